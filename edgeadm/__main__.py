@@ -1,0 +1,3 @@
+from edgeadm.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,42 @@
+"""Collect version information; the server part is best effort and reported, never fatal."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from typing import Any
+
+from edgeadm import __version__, console
+from edgeadm.errors import EdgeadmError
+
+
+def collect(kubeconfig_flag: str | None, *, client_only: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "clientVersion": {
+            "edgeadmVersion": __version__,
+            "python": platform.python_version(),
+            "platform": f"{sys.platform}/{platform.machine()}",
+        }
+    }
+    if client_only:
+        return data
+    from edgeadm import kube, kubeconfig
+
+    try:
+        kube_client = kube.connect(kubeconfig.resolve(kubeconfig_flag))
+        data["serverVersion"] = kube_client.server_version()
+    except EdgeadmError as exc:
+        if kubeconfig_flag:
+            raise
+        console.warn(f"server version unavailable: {exc}")
+    return data
+
+
+def show(data: dict[str, Any], output: str) -> None:
+    if output != "text":
+        console.out_data(data, output)
+        return
+    console.out(f"edgeadm version: {data['clientVersion']['edgeadmVersion']}")
+    server = data.get("serverVersion")
+    if server:
+        console.out(f"Server version: {server.get('gitVersion')}")
