@@ -21,7 +21,7 @@ def configure(verbosity: int, *, debug: bool = False) -> None:
         level = logging.INFO
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname).1s %(name)s: %(message)s", force=True)
     for noisy in ("urllib3", "kubernetes", "paramiko"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.WARNING)
+        logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.ERROR)
 
 
 def verbosity() -> int:

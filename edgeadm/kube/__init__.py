@@ -218,10 +218,13 @@ def _describe(kind: str, name: str, namespace: str | None) -> str:
 
 def connect(kubeconfig: Path, *, dry_run: bool = False) -> Kube:
     """Build a client from an explicit kubeconfig file (never the process-global configuration)."""
-    from kubernetes import config
+    from kubernetes import client, config
 
     try:
-        api = config.new_client_from_config(config_file=str(kubeconfig))
+        cfg = client.Configuration()
+        config.load_kube_config(config_file=str(kubeconfig), client_configuration=cfg, persist_config=False)
+        cfg.retries = False  # our own retry policy (_call) is the only one; urllib3's would multiply it
+        api = client.ApiClient(configuration=cfg)
     except Exception as exc:  # noqa: BLE001 - any parse failure is bad input
         raise ConfigError(
             f"kubeconfig `{kubeconfig}` is not usable: {truncate(str(exc))}",

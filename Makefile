@@ -1,0 +1,59 @@
+# edgeadm developer entry points. CI (.ci/run) calls `make test`, exactly as the README says.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CLUSTER_DIR ?= .cluster
+CLUSTER_FLAVOR ?= kubeadm
+export CLUSTER_DIR CLUSTER_FLAVOR
+
+.PHONY: deps venv binaries install cluster-up cluster-down demo test unit e2e bench dist clean
+
+# Debian packages the tests and the local cluster need (etcd, containerd, runc, CNI plugins, nspawn hosts, sshd).
+deps:
+	@missing=""; for p in etcd-server etcd-client containerd runc containernetworking-plugins debootstrap \
+	  systemd-container openssh-server busybox-static iproute2; do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing" >&2; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+
+$(BIN)/edgeadm: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+venv: $(BIN)/edgeadm
+
+# Pinned Kubernetes binaries, built from the Go module proxy into ~/.cache/edgeadm (reused when present).
+binaries:
+	@hack/build-k8s.sh >/dev/null
+
+install: deps venv binaries
+
+cluster-up: install
+	@$(BIN)/python -m tests.harness.cluster up --dir $(CLUSTER_DIR) --flavor $(CLUSTER_FLAVOR)
+
+cluster-down: venv
+	@$(BIN)/python -m tests.harness.cluster down --dir $(CLUSTER_DIR)
+
+# The main job on the built-in local cluster.
+demo: install
+	@hack/demo.sh
+
+# The whole test suite: unit tests and the real-cluster tests.
+test: install
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+unit: venv
+	$(BIN)/python -m pytest -q -m 'not cluster and not node' $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+dist: venv
+	$(BIN)/pip install -q build
+	$(BIN)/python -m build --wheel --outdir dist .
+
+clean:
+	rm -rf dist build .pytest_cache

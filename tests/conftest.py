@@ -1,0 +1,78 @@
+"""Test isolation and the real-cluster fixtures.
+
+Every test gets its own HOME and no KUBECONFIG, so nothing reads the developer's files. Cluster tests (marker
+``cluster``) run against real etcd/kube-apiserver/kube-controller-manager processes started here; under CI a
+missing binary is built, and any skipped test makes the run fail.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.harness import cluster as harness
+
+IN_CI = bool(os.environ.get("CI"))
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.delenv("EDGEADM_DEBUG", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "120")
+
+
+def _bins() -> Path:
+    try:
+        return harness.bin_dir(build=IN_CI)
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+
+
+def _start(tmp_path_factory: pytest.TempPathFactory, flavor: str) -> Iterator[harness.Cluster]:
+    bins = _bins()
+    directory = tmp_path_factory.mktemp(f"cluster-{flavor}")
+    c = harness.up(directory, flavor, bins=bins)
+    try:
+        yield c
+    finally:
+        harness.down(directory)
+
+
+@pytest.fixture(scope="session")
+def kubeadm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.Cluster]:
+    yield from _start(tmp_path_factory, "kubeadm")
+
+
+@pytest.fixture(scope="session")
+def bare_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.Cluster]:
+    yield from _start(tmp_path_factory, "bare")
+
+
+@pytest.fixture(scope="session")
+def k8s_bins() -> Path:
+    return _bins()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Real-cluster tests run last so a quick unit failure shows first.
+    items.sort(key=lambda it: 1 if it.get_closest_marker("cluster") or it.get_closest_marker("node") else 0)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under CI a skipped test is a failure: the real-cluster tier must always run."""
+    if not IN_CI:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if skipped:
+        if reporter:
+            reporter.write_line(f"CI: {skipped} test(s) skipped; skips are failures under CI", red=True)
+        session.exitstatus = 1
