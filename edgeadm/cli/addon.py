@@ -1,14 +1,49 @@
-"""`edgeadm addon` (not built yet)."""
+"""`edgeadm addon edge-apps`."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from edgeadm.cli._pending import refuse
+from edgeadm.cli import GlobalOptions
+from edgeadm.cli.common import address_option, csv_list, output_option, show_report
+from edgeadm.constants import DEFAULT_EDGE_VERSION, DEFAULT_IMAGE_REPOSITORY, EDGE_VIRTUAL_ADDR
 
 
-@click.command(context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def addon(args: tuple[str, ...]) -> None:
-    """Not available yet in this version (refuses with exit code 1)."""
-    refuse("addon")
+@click.group()
+def addon() -> None:
+    """Add capabilities to an existing cluster."""
+
+
+@addon.command("edge-apps", epilog="Phases (for --skip-phases): preflight, prepare, namespace, join-prerequisites, "
+                                   "tunnel, edge-health, service-group, marginal-autonomy, edge-info, wait, finish")
+@click.option("--ca.cert", "ca_cert", type=click.Path(path_type=Path), default="/etc/kubernetes/pki/ca.crt",
+              show_default=True, help="Cluster CA certificate.")
+@click.option("--ca.key", "ca_key", type=click.Path(path_type=Path), default="/etc/kubernetes/pki/ca.key",
+              show_default=True, help="Cluster CA private key.")
+@address_option("--master-public-addr",
+                help="HOST[:PORT] edge nodes use to reach kube-apiserver. Default: first control-plane node's "
+                     "InternalIP and the API server's port.")
+@click.option("--edge-version", default=DEFAULT_EDGE_VERSION, show_default=True, help="SuperEdge image tag.")
+@click.option("--edge-image-repository", default=DEFAULT_IMAGE_REPOSITORY, show_default=True)
+@click.option("--edge-virtual-addr", default=EDGE_VIRTUAL_ADDR, show_default=True,
+              help="Address lite-apiserver listens on, on every edge node.")
+@click.option("--manifest-dir", type=click.Path(path_type=Path), default=None,
+              help="Directory of templates overriding ours by file name (see `edgeadm manifests`).")
+@click.option("--ignore-preflight-errors", callback=csv_list, default="", metavar="NAMES",
+              help="Checks to downgrade to warnings (comma-separated, or `all`).")
+@click.option("--skip-phases", callback=csv_list, default="", metavar="NAMES", help="Phases to skip.")
+@click.option("--dry-run", is_flag=True, help="Change nothing; print what would be created or changed.")
+@click.option("--wait/--no-wait", default=False, show_default=True, help="Wait for the workloads to roll out.")
+@click.option("--timeout", type=click.FloatRange(min=1), default=300.0, show_default=True,
+              help="Seconds to wait with --wait.")
+@click.option("--no-rollback", is_flag=True, help="On failure keep what was done (detach undoes it later).")
+@output_option
+@click.pass_obj
+def edge_apps(opts: GlobalOptions, output: str, **kw: object) -> None:
+    """Deploy SuperEdge's edge components and adapt the cluster for edge autonomy."""
+    from edgeadm.workflows.addon import AddonOptions, run
+
+    report = run(AddonOptions(kubeconfig=opts.kubeconfig, **kw))  # type: ignore[arg-type]
+    show_report(report, output, title="addon edge-apps")

@@ -1,14 +1,40 @@
-"""`edgeadm detach` (not built yet)."""
+"""`edgeadm detach edge-apps`."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from edgeadm.cli._pending import refuse
+from edgeadm import console
+from edgeadm.cli import GlobalOptions
+from edgeadm.cli.common import output_option, show_report
 
 
-@click.command(context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def detach(args: tuple[str, ...]) -> None:
-    """Not available yet in this version (refuses with exit code 1)."""
-    refuse("detach")
+@click.group()
+def detach() -> None:
+    """Remove capabilities added with `edgeadm addon`."""
+
+
+@detach.command("edge-apps")
+@click.option("--ca.cert", "ca_cert", type=click.Path(path_type=Path), default=None, hidden=True,
+              help="Accepted for compatibility; detach needs no CA.")
+@click.option("--ca.key", "ca_key", type=click.Path(path_type=Path), default=None, hidden=True)
+@click.option("--master-public-addr", default=None, hidden=True)
+@click.option("--force", is_flag=True, help="Detach even while edge nodes or grid objects exist.")
+@click.option("--dry-run", is_flag=True, help="Change nothing; print what would be removed or restored.")
+@output_option
+@click.pass_obj
+def edge_apps(opts: GlobalOptions, force: bool, dry_run: bool, output: str, **_compat: object) -> None:
+    """Remove the edge components and restore what addon changed, from addon's record in the cluster."""
+    from edgeadm import kube, kubeconfig
+    from edgeadm.phases.detach import detach as run_detach
+    from edgeadm.report import Report
+
+    k = kube.connect(kubeconfig.resolve(opts.kubeconfig), dry_run=dry_run)
+    report = Report(dry_run=dry_run)
+    if not run_detach(k, report, force=force):
+        console.step("No edge apps found in this cluster; nothing to do")
+    else:
+        console.step("Detach edge-apps success" if not dry_run else "Detach edge-apps (dry run)")
+    show_report(report, output, title="detach edge-apps", verbs=("deleted", "restored"))

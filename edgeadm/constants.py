@@ -1,0 +1,30 @@
+"""Names, labels and ports shared by addon, detach, token and join (facts carried over from SuperEdge)."""
+
+EDGE_NAMESPACE = "edge-system"
+EDGE_LABEL_KEY = "superedge.io/edge-node"  # the user's document's label (SuperEdge v0.3-v0.6 naming)
+EDGE_LABEL_VALUE = "enable"
+EDGE_LABEL = f"{EDGE_LABEL_KEY}={EDGE_LABEL_VALUE}"
+LEGACY_EDGE_LABEL_KEY = "superedge.io/node-edge"  # newer SuperEdge releases; honoured by detach's guard
+CONTROL_PLANE_LABELS = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
+BOOTSTRAP_GROUP = "system:bootstrappers:kubeadm:default-node-token"
+
+DEFAULT_IMAGE_REPOSITORY = "superedge.tencentcloudcr.com/superedge"
+DEFAULT_EDGE_VERSION = "v0.9.0"
+COREDNS_TAG = "1.6.9"
+
+EDGE_VIRTUAL_ADDR = "169.254.20.11"  # lite-apiserver listens here on each edge node (dummy NIC)
+LITE_APISERVER_PORT = 51003
+GRID_WRAPPER_ADDR = "http://127.0.0.1:51006"  # application-grid-wrapper, what edge kube-proxy talks to
+LOCAL_ENDPOINT_ANNOTATION = "superedge.io/local-endpoint"
+LOCAL_PORT_ANNOTATION = "superedge.io/local-port"
+
+MIN_SERVER_MINOR = 29  # oldest Kubernetes minor we support (1.29)
+MAX_TESTED_MINOR = 37  # newest minor we have reason to expect works; newer gets a warning
+
+# The order addon applies templates in; detach walks the record in reverse.
+TUNNEL_TEMPLATES = ("tunnel-coredns.yaml", "tunnel-cloud.yaml", "tunnel-edge.yaml")
+EDGE_HEALTH_TEMPLATES = ("edge-health.yaml", "edge-health-admission.yaml", "edge-health-webhook.yaml")
+SERVICE_GROUP_TEMPLATES = ("service-group-crds.yaml", "application-grid-controller.yaml",
+                           "application-grid-wrapper.yaml")
+PREREQ_TEMPLATES = ("bootstrap-rbac.yaml", "cluster-info.yaml", "kubeadm-config.yaml", "kubelet-config.yaml")
+EDGE_INFO_TEMPLATE = "edge-info.yaml"

@@ -1,0 +1,78 @@
+"""Apply objects through the kube seam, recording each change in the addon record before making it."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from edgeadm import console
+from edgeadm.kube import MANAGED_BY_LABEL, MANAGED_BY_VALUE, Kube
+from edgeadm.record import Record, ref_of, strip_server_fields
+from edgeadm.report import CHANGED, CREATED, KEPT, UNCHANGED, Report
+
+MANAGED_LABELS = {MANAGED_BY_LABEL: MANAGED_BY_VALUE}
+
+# Compared to decide "changed" in dry-run, where resourceVersion cannot tell.
+_VOLATILE = ("resourceVersion", "managedFields", "generation", "uid", "creationTimestamp")
+
+
+def describe(obj: dict[str, Any]) -> str:
+    meta = obj.get("metadata", {})
+    ns = meta.get("namespace")
+    return f"{obj['kind']} {ns}/{meta['name']}" if ns else f"{obj['kind']} {meta['name']}"
+
+
+def _comparable(obj: dict[str, Any]) -> dict[str, Any]:
+    out = strip_server_fields(obj)
+    ann = out.get("metadata", {}).get("annotations") or {}
+    ann.pop("deprecated.daemonset.template.generation", None)
+    return out
+
+
+class Applier:
+    """Owns the write-ahead record discipline: note the prior state, then apply with server-side apply."""
+
+    def __init__(self, kube: Kube, record: Record, report: Report) -> None:
+        self.kube = kube
+        self.record = record
+        self.report = report
+
+    def apply(self, obj: dict[str, Any], *, create_only: bool = False,
+              restore_paths: list[list[str]] | None = None, label: bool = True) -> str:
+        """Apply one object; returns created/changed/unchanged, or kept for a create-only object that exists."""
+        obj = copy.deepcopy(obj)
+        if label:
+            labels = obj.setdefault("metadata", {}).setdefault("labels", {}) or {}
+            labels.update(MANAGED_LABELS)
+            obj["metadata"]["labels"] = labels
+        meta = obj["metadata"]
+        if meta.get("namespace") and not self.kube.namespaced(obj["apiVersion"], obj["kind"]):
+            meta.pop("namespace")
+        current = self.kube.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
+        what = describe(obj)
+        if create_only and current is not None:
+            self.report.add(KEPT, what)
+            console.info(f"  {what}: exists, left as it is")
+            return KEPT
+        ref = ref_of(obj)
+        if not self.record.knows(ref):
+            if current is None:
+                self.record.add_created(ref)
+            else:
+                self.record.add_changed(ref, current, restore_paths)
+            self.record.save(self.kube, MANAGED_LABELS)
+        result = self.kube.apply(obj)
+        if current is None:
+            outcome = CREATED
+        elif self.kube.dry_run:
+            outcome = UNCHANGED if _comparable(result) == _comparable(current) else CHANGED
+        else:
+            same = result["metadata"].get("resourceVersion") == current["metadata"].get("resourceVersion")
+            outcome = UNCHANGED if same else CHANGED
+        self.report.add(outcome, what)
+        verb = {CREATED: "created", CHANGED: "changed", UNCHANGED: "unchanged"}[outcome]
+        console.info(f"  {what}: {'would be ' if self.kube.dry_run and outcome != UNCHANGED else ''}{verb}")
+        return outcome
+
+    def apply_all(self, objs: list[dict[str, Any]], *, create_only: bool = False) -> list[str]:
+        return [self.apply(o, create_only=create_only) for o in objs]

@@ -1,0 +1,141 @@
+"""Undo addon from its record: restore what it changed, delete what it created, newest first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from edgeadm import console
+from edgeadm.constants import EDGE_LABEL_KEY, EDGE_NAMESPACE, LEGACY_EDGE_LABEL_KEY
+from edgeadm.errors import EdgeadmError
+from edgeadm.kube import Kube, KubeError
+from edgeadm.phases.apply import MANAGED_LABELS
+from edgeadm.phases.edgeapps import NAMESPACE_CREATED_ANNOTATION
+from edgeadm.record import RECORD_NAME, Record, get_path, key_of, set_path
+from edgeadm.report import ABSENT, DELETED, RESTORED, Report
+
+GONE_TIMEOUT = 120.0  # namespace and CRD deletion run finalizers; on a small cluster this takes seconds
+GRID_KINDS = (("superedge.io/v1", "DeploymentGrid"), ("superedge.io/v1", "ServiceGrid"),
+              ("superedge.io/v1", "StatefulSetGrid"))
+
+
+def _describe(ref: dict[str, str]) -> str:
+    ns = ref.get("namespace")
+    return f"{ref['kind']} {ns}/{ref['name']}" if ns else f"{ref['kind']} {ref['name']}"
+
+
+def blockers(kube: Kube) -> list[str]:
+    """Reasons detach should not proceed without --force: edge nodes, or grids users created."""
+    out: list[str] = []
+    for key in (EDGE_LABEL_KEY, LEGACY_EDGE_LABEL_KEY):
+        nodes = kube.list("v1", "Node", label_selector=key)
+        if nodes:
+            out.append(f"{len(nodes)} edge node(s) still carry `{key}` ("
+                       + ", ".join(n["metadata"]["name"] for n in nodes[:5]) + ")")
+    for api_version, kind in GRID_KINDS:
+        try:
+            items = kube.list(api_version, kind)
+        except KubeError:
+            continue
+        if items:
+            out.append(f"{len(items)} {kind} object(s) exist and would be deleted with their CRD")
+    return out
+
+
+def undo_record(kube: Kube, report: Report, *, only: set[str] | None = None) -> bool:
+    """Undo the record (or only the entries whose keys are in `only`). Returns False when there was nothing."""
+    record = Record.load(kube, EDGE_NAMESPACE)
+    if record is None:
+        return _orphan_namespace(kube, report)
+    selected = lambda ref: only is None or key_of(ref) in only  # noqa: E731
+    failures: list[str] = []
+    for entry in reversed(list(record.changed)):
+        ref = entry["ref"]
+        if not selected(ref):
+            continue
+        try:
+            _restore(kube, entry, report)
+            record.forget(ref)
+            record.save(kube, MANAGED_LABELS)
+        except KubeError as exc:
+            failures.append(f"restore {_describe(ref)}: {exc}")
+    ns_ref = None
+    for ref in reversed(list(record.created)):
+        if not selected(ref):
+            continue
+        if ref["kind"] == "Namespace" and ref["name"] == EDGE_NAMESPACE:
+            ns_ref = ref
+            continue
+        try:
+            gone = kube.delete(ref["apiVersion"], ref["kind"], ref["name"], ref.get("namespace"))
+            report.add(DELETED if gone else ABSENT, _describe(ref))
+            if gone and ref["kind"] == "CustomResourceDefinition" and not kube.dry_run:
+                _wait_gone(kube, ref)
+            record.forget(ref)
+            record.save(kube, MANAGED_LABELS)
+        except KubeError as exc:
+            failures.append(f"delete {_describe(ref)}: {exc}")
+    if failures:
+        report.failures.extend(failures)
+        raise EdgeadmError(f"{len(failures)} object(s) could not be undone: {failures[0]}",
+                           hint="fix the cause and run `edgeadm detach edge-apps` again; the record keeps the rest")
+    remaining = [r for r in record.created if r is not ns_ref] + record.changed
+    if remaining:
+        return True
+    kube.delete("v1", "ConfigMap", RECORD_NAME, EDGE_NAMESPACE)
+    if ns_ref is not None:
+        kube.delete("v1", "Namespace", EDGE_NAMESPACE)
+        report.add(DELETED, f"Namespace {EDGE_NAMESPACE}")
+        if not kube.dry_run:
+            _wait_gone(kube, ns_ref)
+    return True
+
+
+def _restore(kube: Kube, entry: dict[str, Any], report: Report) -> None:
+    ref, prior, paths = entry["ref"], entry["prior"], entry.get("paths")
+    current = kube.get(ref["apiVersion"], ref["kind"], ref["name"], ref.get("namespace"))
+    if current is None:
+        report.warnings.append(f"{_describe(ref)} no longer exists; nothing to restore")
+        report.add(ABSENT, _describe(ref))
+        return
+    if paths:
+        body = current
+        for path in paths:
+            present, value = get_path(prior, path)
+            set_path(body, path, present, value)
+    else:
+        body = dict(prior)
+        body["metadata"] = dict(prior["metadata"])
+    body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+    body.pop("status", None)
+    body["metadata"].pop("managedFields", None)
+    kube.replace(body)
+    report.add(RESTORED, _describe(ref))
+
+
+def _orphan_namespace(kube: Kube, report: Report) -> bool:
+    """A run that crashed before writing its record leaves only a namespace marked as ours."""
+    ns = kube.get("v1", "Namespace", EDGE_NAMESPACE)
+    if ns is None or (ns["metadata"].get("annotations") or {}).get(NAMESPACE_CREATED_ANNOTATION) != "addon":
+        return False
+    kube.delete("v1", "Namespace", EDGE_NAMESPACE)
+    report.add(DELETED, f"Namespace {EDGE_NAMESPACE}")
+    if not kube.dry_run:
+        _wait_gone(kube, {"apiVersion": "v1", "kind": "Namespace", "name": EDGE_NAMESPACE})
+    return True
+
+
+def _wait_gone(kube: Kube, ref: dict[str, str]) -> None:
+    kube.wait_for(f"{_describe(ref)} to be deleted",
+                  lambda: kube.get(ref["apiVersion"], ref["kind"], ref["name"], ref.get("namespace")) is None,
+                  timeout=GONE_TIMEOUT)
+
+
+def detach(kube: Kube, report: Report, *, force: bool) -> bool:
+    """The detach workflow: guard, then undo the record. Returns False when the cluster had no edge apps."""
+    found = blockers(kube)
+    if found and not force:
+        raise EdgeadmError(f"cannot detach edge apps: {found[0]}",
+                           hint="reset or relabel the edge nodes first, or pass --force")
+    for b in found:
+        console.warn(f"{b} (continuing: --force)")
+    return undo_record(kube, report)

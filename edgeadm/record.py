@@ -1,0 +1,136 @@
+"""The addon record: one ConfigMap in our namespace listing what addon created and what it changed.
+
+It is written *before* each change (write-ahead), so it survives a crashed run; detach works only from it.
+Entries keep the first prior content ever seen: a re-run never overwrites what the cluster looked like before.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+RECORD_NAME = "edgeadm-addon-record"
+RECORD_KEY = "record.json"
+FORMAT = 1
+
+# Fields the server owns; stripped from saved prior content so a restore does not fight the server.
+SERVER_FIELDS = ("uid", "resourceVersion", "managedFields", "creationTimestamp", "generation", "selfLink",
+                 "deletionTimestamp", "deletionGracePeriodSeconds")
+
+
+class KubeLike(Protocol):
+    dry_run: bool
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None: ...
+    def apply(self, obj: dict[str, Any], *, force: bool = True) -> dict[str, Any]: ...
+
+
+def ref_of(obj: dict[str, Any]) -> dict[str, str]:
+    meta = obj.get("metadata", {})
+    ref = {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "name": meta["name"]}
+    if meta.get("namespace"):
+        ref["namespace"] = meta["namespace"]
+    return ref
+
+
+def key_of(ref: dict[str, str]) -> str:
+    return f"{ref['apiVersion']}|{ref['kind']}|{ref.get('namespace', '')}|{ref['name']}"
+
+
+def strip_server_fields(obj: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(obj)
+    out.pop("status", None)
+    meta = out.get("metadata", {})
+    for f in SERVER_FIELDS:
+        meta.pop(f, None)
+    return out
+
+
+@dataclass
+class Record:
+    namespace: str
+    created: list[dict[str, str]] = field(default_factory=list)
+    changed: list[dict[str, Any]] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+    state: str = "in-progress"
+
+    def knows(self, ref: dict[str, str]) -> bool:
+        k = key_of(ref)
+        return any(key_of(r) == k for r in self.created) or any(key_of(c["ref"]) == k for c in self.changed)
+
+    def was_created(self, ref: dict[str, str]) -> bool:
+        k = key_of(ref)
+        return any(key_of(r) == k for r in self.created)
+
+    def add_created(self, ref: dict[str, str]) -> None:
+        if not self.knows(ref):
+            self.created.append(ref)
+
+    def add_changed(self, ref: dict[str, str], prior: dict[str, Any], paths: list[list[str]] | None) -> None:
+        if not self.knows(ref):
+            self.changed.append({"ref": ref, "prior": strip_server_fields(prior), "paths": paths})
+
+    def forget(self, ref: dict[str, str]) -> None:
+        k = key_of(ref)
+        self.created = [r for r in self.created if key_of(r) != k]
+        self.changed = [c for c in self.changed if key_of(c["ref"]) != k]
+
+    def empty(self) -> bool:
+        return not self.created and not self.changed
+
+    def to_object(self, labels: dict[str, str]) -> dict[str, Any]:
+        body = {"format": FORMAT, "state": self.state, "params": self.params, "created": self.created,
+                "changed": self.changed}
+        return {
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": RECORD_NAME, "namespace": self.namespace, "labels": labels},
+            "data": {RECORD_KEY: json.dumps(body, sort_keys=True)},
+        }
+
+    def save(self, kube: KubeLike, labels: dict[str, str]) -> None:
+        """Persist the record (never in dry-run: nothing changes then)."""
+        if kube.dry_run:
+            return
+        kube.apply(self.to_object(labels))
+
+    @classmethod
+    def load(cls, kube: KubeLike, namespace: str) -> Record | None:
+        cm = kube.get("v1", "ConfigMap", RECORD_NAME, namespace)
+        if cm is None:
+            return None
+        body = json.loads((cm.get("data") or {}).get(RECORD_KEY) or "{}")
+        return cls(namespace=namespace, created=body.get("created", []), changed=body.get("changed", []),
+                   params=body.get("params", {}), state=body.get("state", "in-progress"))
+
+
+def get_path(obj: dict[str, Any], path: list[str]) -> tuple[bool, Any]:
+    cur: Any = obj
+    for p in path:
+        if not isinstance(cur, dict) or p not in cur:
+            return False, None
+        cur = cur[p]
+    return True, cur
+
+
+def set_path(obj: dict[str, Any], path: list[str], present: bool, value: Any) -> None:
+    """Set `path` to `value`, or remove it when `present` is false (pruning maps left empty)."""
+    cur = obj
+    parents: list[tuple[dict[str, Any], str]] = []
+    for p in path[:-1]:
+        if p not in cur or not isinstance(cur[p], dict):
+            if not present:
+                return
+            cur[p] = {}
+        parents.append((cur, p))
+        cur = cur[p]
+    if present:
+        cur[path[-1]] = copy.deepcopy(value)
+        return
+    cur.pop(path[-1], None)
+    for parent, key in reversed(parents):
+        if parent[key] == {} and key in ("annotations", "labels", "affinity"):
+            parent.pop(key)
+        else:
+            break
