@@ -59,6 +59,16 @@ def _translate(exc: BaseException, what: str) -> KubeError:
     )
 
 
+def _is_client_error(exc: BaseException) -> bool:
+    """True for failures of the request (HTTP status, connection); False for programming errors."""
+    import urllib3
+    from kubernetes.client.exceptions import ApiException
+    from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
+
+    return isinstance(exc, (ApiException, DynamicApiError, ResourceNotFoundError, urllib3.exceptions.HTTPError,
+                            OSError))
+
+
 def _transient(err: KubeError) -> bool:
     return isinstance(err, Unavailable) or err.status == 429
 
@@ -91,6 +101,8 @@ class Kube:
             except KubeError:
                 raise
             except Exception as exc:  # noqa: BLE001 - translated below
+                if not _is_client_error(exc):
+                    raise
                 err = _translate(exc, what)
                 if not _transient(err) or attempt == RETRIES:
                     raise err from exc
@@ -144,6 +156,18 @@ class Kube:
             item.setdefault("apiVersion", api_version)
             item.setdefault("kind", kind)
         return items
+
+    def listable_kinds(self) -> list[tuple[str, str]]:
+        """Every (apiVersion, kind) the server can list, preferred versions only (used for whole-cluster views)."""
+        dyn = self._dynamic()
+        out: dict[tuple[str, str], None] = {}
+        for res in self._call("discover resources", lambda: dyn.resources.search()):
+            if "/" in (getattr(res, "name", None) or "/") or "list" not in (getattr(res, "verbs", None) or []):
+                continue
+            if not getattr(res, "preferred", False) or type(res).__name__ == "ResourceList":
+                continue
+            out[(res.group_version, res.kind)] = None
+        return sorted(out)
 
     def namespaced(self, api_version: str, kind: str) -> bool:
         return bool(self.resource(api_version, kind).namespaced)

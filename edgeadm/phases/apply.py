@@ -36,6 +36,12 @@ class Applier:
         self.kube = kube
         self.record = record
         self.report = report
+        self._namespaces: dict[str, bool] = {}
+
+    def _namespace_exists(self, name: str) -> bool:
+        if name not in self._namespaces:
+            self._namespaces[name] = self.kube.get("v1", "Namespace", name) is not None
+        return self._namespaces[name]
 
     def apply(self, obj: dict[str, Any], *, create_only: bool = False,
               restore_paths: list[list[str]] | None = None, label: bool = True) -> str:
@@ -48,8 +54,12 @@ class Applier:
         meta = obj["metadata"]
         if meta.get("namespace") and not self.kube.namespaced(obj["apiVersion"], obj["kind"]):
             meta.pop("namespace")
-        current = self.kube.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
         what = describe(obj)
+        if self.kube.dry_run and meta.get("namespace") and not self._namespace_exists(meta["namespace"]):
+            # the namespace would be created first; the server cannot dry-run objects inside it yet
+            self.report.add(CREATED, what)
+            return CREATED
+        current = self.kube.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
         if create_only and current is not None:
             self.report.add(KEPT, what)
             console.info(f"  {what}: exists, left as it is")

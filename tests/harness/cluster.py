@@ -184,11 +184,14 @@ def write_kubeconfig(path: Path, server: str, ca_pem: bytes, *, user: str, cert_
 
 
 # ---------------------------------------------------------------------------------------------------- processes
+_PROCS: dict[int, subprocess.Popen[bytes]] = {}
+
 def _spawn(c: Cluster, name: str, argv: list[str]) -> None:
     log = open(c.dir / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             start_new_session=True, close_fds=True)
     log.close()
+    _PROCS[proc.pid] = proc  # keep the handle: lets us reap the child and avoids ResourceWarnings
     c.pids[name] = proc.pid
     c.save()
 
@@ -244,6 +247,7 @@ def up(directory: Path, flavor: str = "kubeadm", *, bins: Path | None = None, ex
     c.save()
     try:
         _start(c, bins, extra_ips or [], bind_address)
+        _register_master_node(c)
         if flavor == "kubeadm":
             _kubeadm_phases(c, bins)
         c.started_seconds = round(time.monotonic() - t0, 2)
@@ -304,6 +308,31 @@ def _start(c: Cluster, bins: Path, extra_ips: list[str], bind_address: str) -> N
     c.save()
 
 
+MASTER_NODE = "harness-master"
+
+
+def _register_master_node(c: Cluster) -> None:
+    """The control-plane Node a real cluster has (its kubelet is not run here): labelled, with an InternalIP."""
+    import requests
+
+    ca = str(c.pki / "ca.crt")
+    cert = (str(c.pki / "admin.crt"), str(c.pki / "admin.key"))
+    node = {"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": MASTER_NODE, "labels": {"node-role.kubernetes.io/control-plane": "",
+                                                         "kubernetes.io/hostname": MASTER_NODE,
+                                                         "kubernetes.io/os": "linux"}},
+            "spec": {"taints": [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]}}
+    r = requests.post(f"{c.server}/api/v1/nodes", json=node, verify=ca, cert=cert, timeout=10)
+    if r.status_code != 201:
+        raise HarnessError(f"could not register the master Node: {r.status_code} {r.text[:300]}")
+    status = {"status": {"addresses": [{"type": "InternalIP", "address": host_ip()},
+                                       {"type": "Hostname", "address": MASTER_NODE}]}}
+    r = requests.patch(f"{c.server}/api/v1/nodes/{MASTER_NODE}/status", json=status, verify=ca, cert=cert,
+                       headers={"Content-Type": "application/merge-patch+json"}, timeout=10)
+    if r.status_code != 200:
+        raise HarnessError(f"could not set the master Node's address: {r.status_code} {r.text[:300]}")
+
+
 def _server_version(c: Cluster) -> str:
     import requests
 
@@ -318,7 +347,7 @@ def _kubeadm_phases(c: Cluster, bins: Path) -> None:
     docs = [
         {"apiVersion": "kubeadm.k8s.io/v1beta4", "kind": "InitConfiguration",
          "localAPIEndpoint": {"advertiseAddress": host_ip(), "bindPort": c.apiserver_port},
-         "nodeRegistration": {"name": "harness-master", "criSocket": "unix:///run/containerd/containerd.sock"},
+         "nodeRegistration": {"name": MASTER_NODE, "criSocket": "unix:///run/containerd/containerd.sock"},
          "bootstrapTokens": [{"ttl": "24h", "groups": ["system:bootstrappers:kubeadm:default-node-token"],
                               "usages": ["signing", "authentication"]}]},
         {"apiVersion": "kubeadm.k8s.io/v1beta4", "kind": "ClusterConfiguration",
@@ -367,6 +396,7 @@ def _terminate(pid: int, timeout: float = 10.0) -> None:
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
+        _forget(pid)
         return
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -375,6 +405,7 @@ def _terminate(pid: int, timeout: float = 10.0) -> None:
         except ChildProcessError:
             pass
         if not _alive(pid):
+            _forget(pid)
             return
         time.sleep(0.1)
     try:
@@ -382,6 +413,17 @@ def _terminate(pid: int, timeout: float = 10.0) -> None:
         os.waitpid(pid, 0)
     except (ProcessLookupError, ChildProcessError):
         pass
+    finally:
+        _forget(pid)
+
+
+def _forget(pid: int) -> None:
+    proc = _PROCS.pop(pid, None)
+    if proc is not None:
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,187 @@
+"""addon edge-apps / detach edge-apps against real control planes of both flavours."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.snapshot import diff, settled_snapshot, snapshot
+from tests.harness import cluster as harness
+
+pytestmark = pytest.mark.cluster
+
+PHASE_BOUNDARIES = ["preflight", "prepare", "namespace", "join-prerequisites", "tunnel", "edge-health",
+                    "service-group", "marginal-autonomy", "edge-info"]
+
+
+@pytest.fixture(scope="module")
+def clusters(tmp_path_factory: pytest.TempPathFactory, k8s_bins: Path) -> Iterator[dict[str, harness.Cluster]]:
+    """One fresh cluster per flavour for this module, started on first use."""
+    started: dict[str, harness.Cluster] = {}
+
+    class Lazy(dict):  # type: ignore[type-arg]
+        def __missing__(self, flavor: str) -> harness.Cluster:
+            c = harness.up(tmp_path_factory.mktemp(f"addon-{flavor}"), flavor, bins=k8s_bins)
+            started[flavor] = c
+            self[flavor] = c
+            return c
+
+    try:
+        yield Lazy()
+    finally:
+        for c in started.values():
+            harness.down(c.dir)
+
+
+@pytest.fixture(params=["kubeadm", "bare"])
+def cluster(request: pytest.FixtureRequest, clusters: dict[str, harness.Cluster]) -> harness.Cluster:
+    return clusters[request.param]
+
+
+def edgeadm(c: harness.Cluster, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "KUBECONFIG": str(c.admin_conf), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "edgeadm", *args], capture_output=True, text=True, env=full_env,
+                          timeout=300)
+
+
+def addon(c: harness.Cluster, *extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return edgeadm(c, "addon", "edge-apps", "--ca.cert", str(c.pki / "ca.crt"), "--ca.key", str(c.pki / "ca.key"),
+                   *extra, env=env)
+
+
+def kube_of(c: harness.Cluster) -> Any:
+    from edgeadm import kube
+
+    return kube.connect(c.admin_conf)
+
+
+SEED_LINES = [
+    "[upload-config] Uploading the kubelet component config to a ConfigMap",
+    "Deploy tunnel-coredns.yaml success!", "Deploy tunnel-cloud.yaml success!", "Deploy tunnel-edge.yaml success!",
+    "Create edge-health-admission.yaml success!", "Create edge-health-webhook.yaml success!",
+    "Deploy edge-health success!", "Deploy service-group success!",
+    "Update Kubernetes cluster config support marginal autonomy success",
+    "Config lite-apiserver configMap success",
+]
+
+
+def test_addon_rerun_detach_restores_exactly(cluster: harness.Cluster) -> None:
+    k = kube_of(cluster)
+    # a user's own affinity on kube-proxy must survive addon and come back exactly after detach
+    if cluster.flavor == "kubeadm":
+        k.apply({"apiVersion": "apps/v1", "kind": "DaemonSet",
+                 "metadata": {"name": "kube-proxy", "namespace": "kube-system"},
+                 "spec": {"template": {"spec": {"affinity": {"nodeAffinity": {
+                     "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [
+                         {"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]}]}]}}}}}}})
+    before = settled_snapshot(k)
+
+    first = addon(cluster, "-o", "json")
+    assert first.returncode == 0, first.stderr
+    lines = [line for line in first.stderr.splitlines() if line in SEED_LINES]
+    assert lines == SEED_LINES
+    result = json.loads(first.stdout)
+    assert len(result["created"]) > 40 and result["failures"] == []
+
+    for name, kind, ns in [("tunnel-cloud", "Deployment", "edge-system"), ("tunnel-edge", "DaemonSet", "edge-system"),
+                           ("tunnel-coredns", "Deployment", "edge-system"), ("edge-health", "DaemonSet", "edge-system"),
+                           ("edge-health-admission", "Service", "edge-system"),
+                           ("application-grid-controller", "Deployment", "edge-system"),
+                           ("application-grid-wrapper-node", "DaemonSet", "edge-system"),
+                           ("edge-info", "ConfigMap", "edge-system"), ("lite-apiserver-tls", "Secret", "edge-system"),
+                           ("cluster-info", "ConfigMap", "kube-public"), ("kubelet-config", "ConfigMap", "kube-system"),
+                           ("kubeadm-config", "ConfigMap", "kube-system")]:
+        av = "apps/v1" if kind in ("Deployment", "DaemonSet") else "v1"
+        assert k.get(av, kind, name, ns) is not None, f"{kind} {ns}/{name} missing"
+    hook = k.get("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration", "edge-health-admission")
+    assert hook and all(w["clientConfig"]["caBundle"] for w in hook["webhooks"])
+    for crd in ("deploymentgrids", "servicegrids", "statefulsetgrids"):
+        assert k.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", f"{crd}.superedge.io")
+    # grids can be created right after addon (structural schema accepted by the server)
+    k.invalidate_discovery()
+    grid = {"apiVersion": "superedge.io/v1", "kind": "DeploymentGrid",
+            "metadata": {"name": "probe", "namespace": "default"},
+            "spec": {"gridUniqKey": "zone", "template": {"replicas": 1}}}
+    from edgeadm import kube as kube_mod
+
+    kube_mod.connect(cluster.admin_conf, dry_run=True).apply(grid)
+    ep = k.get("v1", "Endpoints", "kubernetes", "default")
+    assert ep["metadata"]["annotations"]["superedge.io/local-port"] == "51003"
+    eps = k.get("discovery.k8s.io/v1", "EndpointSlice", "kubernetes", "default")
+    assert eps["metadata"]["annotations"]["superedge.io/local-endpoint"] == "169.254.20.11"
+    if cluster.flavor == "kubeadm":
+        terms = k.get("apps/v1", "DaemonSet", "kube-proxy", "kube-system")["spec"]["template"]["spec"]["affinity"][
+            "nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+        assert terms == [{"matchExpressions": [{"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]},
+                                               {"key": "superedge.io/edge-node", "operator": "DoesNotExist"}]}]
+        edge_terms = k.get("apps/v1", "DaemonSet", "edge-kube-proxy", "edge-system")["spec"]["template"]["spec"][
+            "affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+        assert edge_terms[0]["matchExpressions"][-1] == {"key": "superedge.io/edge-node", "operator": "Exists"}
+    # the lite-apiserver key: a Secret with server-auth only usage, readable by bootstrap tokens by name only
+    from cryptography import x509
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    import base64
+
+    tls = k.get("v1", "Secret", "lite-apiserver-tls", "edge-system")
+    cert = x509.load_pem_x509_certificate(base64.b64decode(tls["data"]["tls.crt"]))
+    assert list(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value) == [
+        ExtendedKeyUsageOID.SERVER_AUTH]
+    role = k.get("rbac.authorization.k8s.io/v1", "Role", "lite-apiserver", "edge-system")
+    assert {tuple(r["resourceNames"]) for r in role["rules"]} == {("edge-info",), ("lite-apiserver-tls",)}
+    assert "lite-apiserver.key" not in (k.get("v1", "ConfigMap", "edge-info", "edge-system")["data"])
+
+    second = addon(cluster, "-o", "json")
+    assert second.returncode == 0, second.stderr
+    again = json.loads(second.stdout)
+    assert again["created"] == [] and again["changed"] == [], again
+
+    dry = addon(cluster, "--dry-run", "-o", "json")  # server-side dry-run of every template on the live cluster
+    assert dry.returncode == 0, dry.stderr
+    assert json.loads(dry.stdout)["changed"] == []
+
+    out = edgeadm(cluster, "detach", "edge-apps")
+    assert out.returncode == 0, out.stderr
+    assert diff(before, snapshot(k)) == []
+    again_detach = edgeadm(cluster, "detach", "edge-apps")
+    assert again_detach.returncode == 0
+    assert "nothing to do" in again_detach.stderr
+    assert diff(before, snapshot(k)) == []
+
+
+def test_dry_run_changes_nothing(cluster: harness.Cluster) -> None:
+    k = kube_of(cluster)
+    before = settled_snapshot(k)
+    res = addon(cluster, "--dry-run")
+    assert res.returncode == 0, res.stderr
+    assert "would be created: Deployment edge-system/tunnel-cloud" in res.stdout
+    assert diff(before, snapshot(k)) == []
+
+
+# Every boundary on the kubeadm flavour; a sample on bare (the code paths differ only in create-only objects).
+KILL_CASES = [("kubeadm", p) for p in PHASE_BOUNDARIES] + [("bare", p) for p in
+                                                           ("namespace", "join-prerequisites", "marginal-autonomy")]
+
+
+@pytest.mark.parametrize(("flavor", "phase"), KILL_CASES)
+def test_killed_addon_converges_and_detaches_exactly(clusters: dict[str, harness.Cluster], flavor: str,
+                                                     phase: str) -> None:
+    cluster = clusters[flavor]
+    k = kube_of(cluster)
+    before = settled_snapshot(k)
+    killed = addon(cluster, env={"EDGEADM_TEST_CRASH_AFTER": phase})
+    assert killed.returncode == -9, killed.stderr
+    rerun = addon(cluster, "-o", "json")
+    assert rerun.returncode == 0, rerun.stderr
+    third = addon(cluster, "-o", "json")
+    assert json.loads(third.stdout)["created"] == [] and json.loads(third.stdout)["changed"] == []
+    out = edgeadm(cluster, "detach", "edge-apps")
+    assert out.returncode == 0, out.stderr
+    assert diff(before, snapshot(k)) == []
