@@ -81,6 +81,7 @@ def build_context(options: AddonOptions) -> AddonContext:
     if options.manifest_dir is not None and not options.manifest_dir.is_dir():
         raise ConfigError(f"--manifest-dir `{options.manifest_dir}` is not a directory")
     k = kube.connect(kubeconfig.resolve(options.kubeconfig), dry_run=options.dry_run)
+    k.server_version()  # fail fast, with exit code 1, when the cluster cannot be reached
     from edgeadm.constants import EDGE_NAMESPACE
 
     return AddonContext(options=options, kube=k, report=Report(dry_run=options.dry_run),

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.conftest import addon, edgeadm, kube_of
 from tests.e2e.snapshot import diff, settled_snapshot, snapshot
 from tests.harness import cluster as harness
 
@@ -19,47 +20,6 @@ pytestmark = pytest.mark.cluster
 
 PHASE_BOUNDARIES = ["preflight", "prepare", "namespace", "join-prerequisites", "tunnel", "edge-health",
                     "service-group", "marginal-autonomy", "edge-info"]
-
-
-@pytest.fixture(scope="module")
-def clusters(tmp_path_factory: pytest.TempPathFactory, k8s_bins: Path) -> Iterator[dict[str, harness.Cluster]]:
-    """One fresh cluster per flavour for this module, started on first use."""
-    started: dict[str, harness.Cluster] = {}
-
-    class Lazy(dict):  # type: ignore[type-arg]
-        def __missing__(self, flavor: str) -> harness.Cluster:
-            c = harness.up(tmp_path_factory.mktemp(f"addon-{flavor}"), flavor, bins=k8s_bins)
-            started[flavor] = c
-            self[flavor] = c
-            return c
-
-    try:
-        yield Lazy()
-    finally:
-        for c in started.values():
-            harness.down(c.dir)
-
-
-@pytest.fixture(params=["kubeadm", "bare"])
-def cluster(request: pytest.FixtureRequest, clusters: dict[str, harness.Cluster]) -> harness.Cluster:
-    return clusters[request.param]
-
-
-def edgeadm(c: harness.Cluster, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "KUBECONFIG": str(c.admin_conf), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "edgeadm", *args], capture_output=True, text=True, env=full_env,
-                          timeout=300)
-
-
-def addon(c: harness.Cluster, *extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return edgeadm(c, "addon", "edge-apps", "--ca.cert", str(c.pki / "ca.crt"), "--ca.key", str(c.pki / "ca.key"),
-                   *extra, env=env)
-
-
-def kube_of(c: harness.Cluster) -> Any:
-    from edgeadm import kube
-
-    return kube.connect(c.admin_conf)
 
 
 SEED_LINES = [
