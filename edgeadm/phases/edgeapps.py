@@ -232,7 +232,7 @@ def prepare(ctx: AddonContext) -> None:
 
     tunnel = _tunnel_material(ctx, ns)
     v: dict[str, Any] = {
-        "namespace": ns,
+        "edge_namespace": ns,
         "edge_label": EDGE_LABEL, "edge_label_key": EDGE_LABEL_KEY, "edge_label_value": EDGE_LABEL_VALUE,
         "control_plane_label": ctx.control_plane_label,
         "bootstrap_group": BOOTSTRAP_GROUP,
@@ -587,7 +587,7 @@ def placeholder_values(kube: Any | None) -> dict[str, Any]:
 
     repo, version = DEFAULT_IMAGE_REPOSITORY, DEFAULT_EDGE_VERSION
     v: dict[str, Any] = {
-        "namespace": EDGE_NAMESPACE, "edge_label": EDGE_LABEL, "edge_label_key": EDGE_LABEL_KEY,
+        "edge_namespace": EDGE_NAMESPACE, "edge_label": EDGE_LABEL, "edge_label_key": EDGE_LABEL_KEY,
         "edge_label_value": EDGE_LABEL_VALUE, "control_plane_label": CONTROL_PLANE_LABELS[0],
         "bootstrap_group": BOOTSTRAP_GROUP, "ca_crt": PLACEHOLDER_PEM,
         "master_public_addr": "<master-public-addr>:6443", "master_public_host": "<master-public-addr>",
