@@ -30,7 +30,12 @@ def _x509() -> Any:
     return x509
 
 
-def new_key() -> Any:
+def new_key(kind: str = "rsa") -> Any:
+    """A new private key: RSA 2048 (CAs, kubeadm compatibility) or ECDSA P-256 (generated leaf certificates)."""
+    if kind == "ecdsa":
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        return ec.generate_private_key(ec.SECP256R1())
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     return rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
@@ -112,7 +117,7 @@ def sign(
     from cryptography.hazmat.primitives import hashes
     from cryptography.x509.oid import ExtendedKeyUsageOID
 
-    key = key or new_key()
+    key = key or new_key("ecdsa")
     now = dt.datetime.now(dt.timezone.utc)
     usages = []
     if server:
@@ -128,7 +133,8 @@ def sign(
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(min(now + dt.timedelta(days=days), ca_cert.not_valid_after_utc))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(True, False, True, False, False, False, False, False, False), critical=True)
+        .add_extension(x509.KeyUsage(True, False, _is_rsa(key), False, False, False, False, False, False),
+                       critical=True)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), critical=False
         )
@@ -140,6 +146,12 @@ def sign(
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
     return builder.sign(ca_key, hashes.SHA256()), key
+
+
+def _is_rsa(key: Any) -> bool:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return isinstance(key, rsa.RSAPrivateKey)
 
 
 def sign_pair(ca_cert: Any, ca_key: Any, **kwargs: Any) -> KeyPair:

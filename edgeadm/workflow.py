@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -62,6 +63,7 @@ class Runner(Generic[C]):
                 continue
             if p.run_if is not None and not p.run_if(ctx):
                 continue
+            started = time.monotonic()
             try:
                 p.run(ctx)
             except PhaseError:
@@ -73,6 +75,7 @@ class Runner(Generic[C]):
             except Exception as exc:  # noqa: BLE001 - named with its phase for the user
                 raise PhaseError(p.name, exc) from exc
             ran.append(p.name)
+            log.info("phase %s took %.2fs", p.name, time.monotonic() - started)
             if crash_after == p.name:
                 os.kill(os.getpid(), signal.SIGKILL)
         return ran

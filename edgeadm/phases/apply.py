@@ -7,10 +7,12 @@ from typing import Any
 
 from edgeadm import console
 from edgeadm.kube import MANAGED_BY_LABEL, MANAGED_BY_VALUE, Kube
-from edgeadm.record import Record, ref_of, strip_server_fields
+from edgeadm.record import Record, key_of, ref_of, strip_server_fields
 from edgeadm.report import CHANGED, CREATED, KEPT, UNCHANGED, Report
 
 MANAGED_LABELS = {MANAGED_BY_LABEL: MANAGED_BY_VALUE}
+
+APPLY_PARALLELISM = 8  # concurrent requests per template; the API server's default inflight limit is 400
 
 # Compared to decide "changed" in dry-run, where resourceVersion cannot tell.
 _VOLATILE = ("resourceVersion", "managedFields", "generation", "uid", "creationTimestamp")
@@ -37,6 +39,7 @@ class Applier:
         self.record = record
         self.report = report
         self._namespaces: dict[str, bool] = {}
+        self._prefetched: dict[str, dict[str, Any] | None] = {}
 
     def _namespace_exists(self, name: str) -> bool:
         if name not in self._namespaces:
@@ -46,6 +49,12 @@ class Applier:
     def apply(self, obj: dict[str, Any], *, create_only: bool = False,
               restore_paths: list[list[str]] | None = None, label: bool = True) -> str:
         """Apply one object; returns created/changed/unchanged, or kept for a create-only object that exists."""
+        outcome, what = self._apply_one(obj, create_only=create_only, restore_paths=restore_paths, label=label)
+        self.report.add(outcome, what)
+        return outcome
+
+    def _apply_one(self, obj: dict[str, Any], *, create_only: bool = False,
+                   restore_paths: list[list[str]] | None = None, label: bool = True) -> tuple[str, str]:
         obj = copy.deepcopy(obj)
         if label:
             labels = obj.setdefault("metadata", {}).setdefault("labels", {}) or {}
@@ -57,14 +66,15 @@ class Applier:
         what = describe(obj)
         if self.kube.dry_run and meta.get("namespace") and not self._namespace_exists(meta["namespace"]):
             # the namespace would be created first; the server cannot dry-run objects inside it yet
-            self.report.add(CREATED, what)
-            return CREATED
-        current = self.kube.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
-        if create_only and current is not None:
-            self.report.add(KEPT, what)
-            console.info(f"  {what}: exists, left as it is")
-            return KEPT
+            return CREATED, what
         ref = ref_of(obj)
+        if key_of(ref) in self._prefetched:
+            current = self._prefetched.pop(key_of(ref))
+        else:
+            current = self.kube.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
+        if create_only and current is not None:
+            console.info(f"  {what}: exists, left as it is")
+            return KEPT, what
         if not self.record.knows(ref):
             if current is None:
                 self.record.add_created(ref)
@@ -79,10 +89,45 @@ class Applier:
         else:
             same = result["metadata"].get("resourceVersion") == current["metadata"].get("resourceVersion")
             outcome = UNCHANGED if same else CHANGED
-        self.report.add(outcome, what)
         verb = {CREATED: "created", CHANGED: "changed", UNCHANGED: "unchanged"}[outcome]
         console.info(f"  {what}: {'would be ' if self.kube.dry_run and outcome != UNCHANGED else ''}{verb}")
-        return outcome
+        return outcome, what
 
     def apply_all(self, objs: list[dict[str, Any]], *, create_only: bool = False) -> list[str]:
-        return [self.apply(o, create_only=create_only) for o in objs]
+        """Apply a template's objects in order; the record notes them all in one write before the first change."""
+        if create_only or self.kube.dry_run or len(objs) < 2:
+            return [self.apply(o, create_only=create_only) for o in objs]
+        self._note_batch(objs)
+        # Objects of one template do not depend on each other's existence (the server accepts a Deployment
+        # before its ServiceAccount), so they go out concurrently; outcomes are reported in template order.
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=APPLY_PARALLELISM) as pool:
+            results = list(pool.map(self._apply_one, objs))
+        for outcome, what in results:
+            self.report.add(outcome, what)
+        return [o for o, _ in results]
+
+    def _note_batch(self, objs: list[dict[str, Any]]) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        def fetch(obj: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any] | None]:
+            meta = obj["metadata"]
+            ns = meta.get("namespace") if self.kube.namespaced(obj["apiVersion"], obj["kind"]) else None
+            ref = ref_of({**obj, "metadata": {"name": meta["name"], **({"namespace": ns} if ns else {})}})
+            return ref, self.kube.get(obj["apiVersion"], obj["kind"], meta["name"], ns)
+
+        with ThreadPoolExecutor(max_workers=APPLY_PARALLELISM) as pool:
+            fetched = list(pool.map(fetch, objs))
+        changed = False
+        for ref, current in fetched:
+            self._prefetched[key_of(ref)] = current
+            if self.record.knows(ref):
+                continue
+            if current is None:
+                self.record.add_created(ref)
+            else:
+                self.record.add_changed(ref, current, None)
+            changed = True
+        if changed:
+            self.record.save(self.kube, MANAGED_LABELS)
