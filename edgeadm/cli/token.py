@@ -1,14 +1,94 @@
-"""`edgeadm token` (not built yet)."""
+"""`edgeadm token`: create, list, delete and generate bootstrap tokens (kubeadm-compatible)."""
 
 from __future__ import annotations
 
 import click
 
-from edgeadm.cli._pending import refuse
+from edgeadm import console
+from edgeadm.cli import GlobalOptions
+from edgeadm.cli.common import csv_list
+
+_out = click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text",
+                    show_default=True)
 
 
-@click.command(context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def token(args: tuple[str, ...]) -> None:
-    """Not available yet in this version (refuses with exit code 1)."""
-    refuse("token")
+def _kube(opts: GlobalOptions):  # type: ignore[no-untyped-def]
+    from edgeadm import kube, kubeconfig
+
+    return kube.connect(kubeconfig.resolve(opts.kubeconfig))
+
+
+@click.group()
+def token() -> None:
+    """Manage bootstrap tokens for joining nodes."""
+
+
+@token.command("create")
+@click.argument("value", required=False, metavar="[TOKEN]")
+@click.option("--ttl", default="24h0m0s", show_default=True, help="Lifetime; 0 means it never expires.")
+@click.option("--usages", default="signing,authentication", show_default=True, callback=csv_list)
+@click.option("--groups", default="system:bootstrappers:kubeadm:default-node-token", show_default=True,
+              callback=csv_list)
+@click.option("--description", default="", help="Human-readable note stored with the token.")
+@click.option("--print-join-command", is_flag=True, help="Print the full `edgeadm join` command line.")
+@_out
+@click.pass_obj
+def create(opts: GlobalOptions, value: str | None, ttl: str, usages: tuple[str, ...], groups: tuple[str, ...],
+           description: str, print_join_command: bool, output: str) -> None:
+    """Create a bootstrap token (random unless TOKEN is given); prints the token or the join command."""
+    from edgeadm import tokens
+    from edgeadm.workflows import token as wf
+
+    tok = tokens.new_token(value, ttl=tokens.parse_duration(ttl), usages=usages, groups=groups,
+                           description=description)
+    k = _kube(opts)
+    info = wf.join_info(k, tok) if print_join_command else None  # compute first: fail before creating anything
+    wf.create(k, tok)
+    if output != "text":
+        console.out_data(info or wf.as_dict(tok), output)
+    elif info:
+        console.out(info["joinCommand"])
+    else:
+        console.out(tok.value)
+
+
+@token.command("list")
+@_out
+@click.pass_obj
+def list_(opts: GlobalOptions, output: str) -> None:
+    """List bootstrap tokens."""
+    from edgeadm.workflows import token as wf
+
+    items = wf.list_tokens(_kube(opts))
+    if output != "text":
+        console.out_data([wf.as_dict(t) for t in items], output)
+        return
+    for line in wf.table(items):
+        console.out(line)
+
+
+@token.command("delete")
+@click.argument("ids", nargs=-1, required=True, metavar="TOKEN_ID...")
+@click.pass_obj
+def delete(opts: GlobalOptions, ids: tuple[str, ...]) -> None:
+    """Delete bootstrap tokens by id (or full token)."""
+    from edgeadm.errors import EdgeadmError
+    from edgeadm.workflows import token as wf
+
+    k = _kube(opts)
+    missing = []
+    for ident in ids:
+        if wf.delete(k, ident):
+            console.out(f'bootstrap token "{ident.split(".")[0]}" deleted')
+        else:
+            missing.append(ident.split(".")[0])
+    if missing:
+        raise EdgeadmError(f"bootstrap token(s) not found: {', '.join(missing)}")
+
+
+@token.command("generate")
+def generate() -> None:
+    """Print a random token without creating it."""
+    from edgeadm import tokens
+
+    console.out(tokens.generate())

@@ -1,0 +1,116 @@
+"""`edgeadm token`: bootstrap tokens in the cluster and the join command for edge nodes."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from typing import Any
+from urllib.parse import urlsplit
+
+from edgeadm import pki, tokens
+from edgeadm.constants import EDGE_NAMESPACE
+from edgeadm.errors import EdgeadmError
+from edgeadm.kube import Kube
+from edgeadm.record import Record
+
+
+def create(kube: Kube, token: tokens.Token) -> None:
+    if kube.get("v1", "Secret", f"bootstrap-token-{token.id}", "kube-system") is not None:
+        raise EdgeadmError(f"bootstrap token `{token.id}` already exists",
+                           hint="pick another token, or delete it with `edgeadm token delete`")
+    kube.create(token.to_secret())
+
+
+def list_tokens(kube: Kube) -> list[tokens.Token]:
+    out = []
+    for obj in kube.list("v1", "Secret", namespace="kube-system"):
+        if obj.get("type") != tokens.SECRET_TYPE:
+            continue
+        tok = tokens.Token.from_secret(obj)
+        if tok is not None:
+            out.append(tok)
+    return sorted(out, key=lambda t: t.id)
+
+
+def delete(kube: Kube, ident: str) -> bool:
+    tid = ident.split(".")[0]
+    if not tokens.ID_RE.match(tid):
+        raise EdgeadmError(f"`{ident}` is not a token id or token", hint="ids are 6 characters [a-z0-9]")
+    return kube.delete("v1", "Secret", f"bootstrap-token-{tid}", "kube-system")
+
+
+def ca_hashes(kube: Kube) -> list[str]:
+    """The CA pins nodes check during discovery: of the CA in cluster-info (what they will see), else the cluster's."""
+    pems: list[bytes] = []
+    ci = kube.get("v1", "ConfigMap", "cluster-info", "kube-public")
+    if ci:
+        import yaml
+
+        conf = yaml.safe_load((ci.get("data") or {}).get("kubeconfig") or "") or {}
+        for c in conf.get("clusters") or []:
+            data = (c.get("cluster") or {}).get("certificate-authority-data")
+            if data:
+                pems.append(base64.b64decode(data))
+    if not pems:
+        cm = kube.get("v1", "ConfigMap", "kube-root-ca.crt", "kube-system")
+        if cm and (cm.get("data") or {}).get("ca.crt"):
+            pems.append(cm["data"]["ca.crt"].encode())
+    hashes: list[str] = []
+    for pem in pems:
+        for block in pem.split(b"-----END CERTIFICATE-----"):
+            if b"BEGIN CERTIFICATE" in block:
+                h = pki.spki_sha256(pki.load_cert_bytes(block + b"-----END CERTIFICATE-----\n", "cluster CA"))
+                if h not in hashes:
+                    hashes.append(h)
+    if not hashes:
+        raise EdgeadmError("cannot find the cluster CA (no cluster-info, no kube-root-ca.crt)",
+                           hint="run `edgeadm addon edge-apps` first")
+    return hashes
+
+
+def join_endpoint(kube: Kube) -> str:
+    """The address edge nodes use: what addon recorded, else cluster-info's server, else the kubeconfig's."""
+    record = Record.load(kube, EDGE_NAMESPACE)
+    if record and record.params.get("masterPublicAddr"):
+        return str(record.params["masterPublicAddr"])
+    ci = kube.get("v1", "ConfigMap", "cluster-info", "kube-public")
+    server = ""
+    if ci:
+        import yaml
+
+        conf = yaml.safe_load((ci.get("data") or {}).get("kubeconfig") or "") or {}
+        for c in conf.get("clusters") or []:
+            server = (c.get("cluster") or {}).get("server") or server
+    server = server or kube.api_client.configuration.host
+    parts = urlsplit(server)
+    return parts.netloc or server
+
+
+def join_info(kube: Kube, token: tokens.Token) -> dict[str, Any]:
+    endpoint = join_endpoint(kube)
+    hashes = ca_hashes(kube)
+    cmd = f"edgeadm join {endpoint} --token {token.value}" + "".join(
+        f" --discovery-token-ca-cert-hash {h}" for h in hashes)
+    return {"endpoint": endpoint, "token": token.value, "expires": _iso(token.expires), "caCertHashes": hashes,
+            "joinCommand": cmd}
+
+
+def _iso(t: dt.datetime | None) -> str | None:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ") if t else None
+
+
+def as_dict(t: tokens.Token) -> dict[str, Any]:
+    return {"token": t.value, "expires": _iso(t.expires), "usages": list(t.usages), "groups": list(t.groups),
+            "description": t.description}
+
+
+def table(items: list[tokens.Token]) -> list[str]:
+    now = dt.datetime.now(dt.timezone.utc)
+    rows = [("TOKEN", "TTL", "EXPIRES", "USAGES", "DESCRIPTION", "EXTRA GROUPS")]
+    for t in items:
+        ttl = "<forever>" if t.expires is None else (
+            "<invalid>" if t.expires <= now else tokens.format_duration(t.expires - now))
+        rows.append((t.value, ttl, _iso(t.expires) or "<never>", ",".join(t.usages), t.description or "<none>",
+                     ",".join(t.groups)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["   ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
