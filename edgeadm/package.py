@@ -1,0 +1,239 @@
+"""The static install package: build it from given binaries, fetch it, verify it, unpack it safely.
+
+Layout (one top directory, as SuperEdge's `kube-linux-<arch>-<version>.tar.gz`)::
+
+    edge-install/manifest.json          {"arch", "kubernetesVersion", "pauseImage", "files": {path: sha256}}
+    edge-install/bin/{kubelet,lite-apiserver}
+    edge-install/container/{containerd,containerd-shim-runc-v2,ctr,runc}
+    edge-install/cni/<plugins>
+    edge-install/images/pause.tar       (a docker-save archive imported into containerd's k8s.io namespace)
+
+The archive is verified against a SHA-256 pinned on the command line or published beside it (`<pkg>.sha256`);
+every file inside is verified against the manifest after unpacking.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import platform
+import shutil
+import stat
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from edgeadm import console
+from edgeadm.errors import ConfigError, EdgeadmError
+
+TOP = "edge-install"
+ARCHES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+DOWNLOAD_TIMEOUT = 30  # seconds without progress before a download is abandoned
+CHUNK = 1 << 20
+
+
+def machine_arch() -> str:
+    return ARCHES.get(platform.machine(), platform.machine())
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(CHUNK), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+# ------------------------------------------------------------------------------------------------------- build
+def build(out: Path, *, arch: str, kubernetes_version: str, kubelet: Path, containerd_bins: list[Path],
+          cni_dir: Path, pause_tar: Path, pause_image: str, lite_apiserver: Path | None) -> str:
+    """Assemble a package from binaries already on disk; returns its sha256 and writes `<out>.sha256`."""
+    files: dict[str, Path] = {"bin/kubelet": kubelet}
+    if lite_apiserver is not None:
+        files["bin/lite-apiserver"] = lite_apiserver
+    for b in containerd_bins:
+        files[f"container/{b.name}"] = b
+    for plugin in sorted(cni_dir.iterdir()):
+        if plugin.is_file():
+            files[f"cni/{plugin.name}"] = plugin
+    files["images/pause.tar"] = pause_tar
+    missing = [str(p) for p in files.values() if not p.is_file()]
+    if missing:
+        raise ConfigError(f"cannot build the package: missing {', '.join(missing)}")
+    manifest = {"arch": arch, "kubernetesVersion": kubernetes_version, "pauseImage": pause_image,
+                "files": {rel: sha256_file(p) for rel, p in sorted(files.items())}}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(out.suffix + ".part")
+    with tarfile.open(tmp, "w:gz", compresslevel=1) as tar:
+        for d in sorted({str(PurePosixPath(rel).parent) for rel in files} | {"."}):
+            info = tarfile.TarInfo(f"{TOP}/{d}".rstrip("/.") if d != "." else TOP)
+            info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 0
+            tar.addfile(info)
+        data = json.dumps(manifest, indent=2, sort_keys=True).encode()
+        info = tarfile.TarInfo(f"{TOP}/manifest.json")
+        info.size, info.mode, info.mtime = len(data), 0o644, 0
+        tar.addfile(info, io.BytesIO(data))
+        for rel, src in sorted(files.items()):
+            info = tar.gettarinfo(str(src), arcname=f"{TOP}/{rel}")
+            info.uid = info.gid = 0
+            info.uname = info.gname = "root"
+            info.mode = 0o755 if rel.startswith(("bin/", "container/", "cni/")) else 0o644
+            info.mtime = 0
+            with open(src, "rb") as fh:
+                tar.addfile(info, fh)
+    os.replace(tmp, out)
+    digest = sha256_file(out)
+    Path(str(out) + ".sha256").write_text(f"{digest}  {out.name}\n")
+    return digest
+
+
+# ------------------------------------------------------------------------------------------------------- fetch
+def fetch(source: str, dest_dir: Path, *, pinned_sha256: str | None) -> Path:
+    """Download (http/https) or locate (path) the package and verify its checksum; returns the local file."""
+    is_url = source.startswith(("http://", "https://"))
+    if is_url:
+        local = dest_dir / "package.tar.gz"
+        _download(source, local)
+        expected = pinned_sha256 or _sidecar_url(source)
+    else:
+        local = Path(source)
+        if not local.is_file():
+            raise ConfigError(f"install package `{source}` does not exist", hint="pass --install-pkg-path")
+        expected = pinned_sha256 or _sidecar_file(local)
+    if not expected:
+        raise ConfigError(f"no checksum for install package `{source}`",
+                          hint="pass --install-pkg-sha256, or publish `<package>.sha256` beside it")
+    expected = expected.strip().lower().removeprefix("sha256:")
+    actual = sha256_file(local)
+    if actual != expected:
+        raise ConfigError(f"install package `{source}` has sha256 {actual}, expected {expected}",
+                          hint="the file is corrupt or was tampered with; download it again")
+    return local
+
+
+def _sidecar_file(pkg: Path) -> str | None:
+    side = Path(str(pkg) + ".sha256")
+    if side.is_file():
+        return side.read_text().split()[0] if side.read_text().strip() else None
+    return None
+
+
+def _sidecar_url(url: str) -> str | None:
+    import requests
+
+    try:
+        r = requests.get(url + ".sha256", timeout=DOWNLOAD_TIMEOUT)
+    except requests.RequestException:
+        return None
+    return r.text.split()[0] if r.status_code == 200 and r.text.strip() else None
+
+
+def _download(url: str, dest: Path) -> None:
+    import requests
+
+    try:
+        with requests.get(url, stream=True, timeout=DOWNLOAD_TIMEOUT) as r:
+            if r.status_code != 200:
+                raise EdgeadmError(f"download of `{url}` failed: HTTP {r.status_code}")
+            total = int(r.headers.get("Content-Length") or 0)
+            done, last = 0, -1
+            with open(dest, "wb") as fh:
+                for block in r.iter_content(CHUNK):
+                    fh.write(block)
+                    done += len(block)
+                    pct = int(done * 100 / total) if total else -1
+                    if pct // 10 != last // 10:
+                        console.step(f"[package] downloaded {done >> 20} MiB" + (f" ({pct}%)" if total else ""))
+                        last = pct
+    except requests.RequestException as exc:
+        raise EdgeadmError(f"download of `{url}` failed: {exc}", hint="check the URL and the network") from exc
+
+
+# ------------------------------------------------------------------------------------------------------ unpack
+@dataclass
+class Package:
+    root: Path  # the edge-install directory
+    manifest: dict[str, Any]
+
+    @property
+    def arch(self) -> str:
+        return str(self.manifest.get("arch", ""))
+
+    @property
+    def kubernetes_version(self) -> str:
+        return str(self.manifest.get("kubernetesVersion", ""))
+
+    def path(self, rel: str) -> Path:
+        return self.root / rel
+
+    def has(self, rel: str) -> bool:
+        return rel in self.manifest.get("files", {})
+
+
+def check_members(tar: tarfile.TarFile) -> None:
+    """Reject entries escaping the target, absolute paths, links pointing outside, devices and fifos."""
+    for m in tar.getmembers():
+        name = m.name
+        p = PurePosixPath(name)
+        if p.is_absolute() or name.startswith("/"):
+            raise ConfigError(f"install package entry `{name}` is an absolute path; refusing to unpack")
+        if ".." in p.parts:
+            raise ConfigError(f"install package entry `{name}` escapes the target directory; refusing to unpack")
+        if not (p.parts and p.parts[0] == TOP):
+            raise ConfigError(f"install package entry `{name}` is outside `{TOP}/`; refusing to unpack")
+        if m.isdev() or m.isfifo() or m.ischr() or m.isblk():
+            raise ConfigError(f"install package entry `{name}` is a device or fifo; refusing to unpack")
+        if m.issym() or m.islnk():
+            target = PurePosixPath(m.linkname)
+            resolved = _normalize(p.parent / target if m.issym() else target)
+            if target.is_absolute() or resolved.parts[:1] != (TOP,):
+                raise ConfigError(f"install package entry `{name}` links outside the package; refusing to unpack")
+
+
+def _normalize(p: PurePosixPath) -> PurePosixPath:
+    parts: list[str] = []
+    for part in p.parts:
+        if part == "..":
+            if not parts:
+                return PurePosixPath("..")
+            parts.pop()
+        elif part not in ("", "."):
+            parts.append(part)
+    return PurePosixPath(*parts) if parts else PurePosixPath(".")
+
+
+def unpack(archive: Path, dest: Path) -> Package:
+    """Unpack into `dest` (a fresh staging directory) and verify every file against the manifest."""
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            check_members(tar)
+            tar.extractall(dest, filter="data")  # defence in depth: the stdlib's own safety filter
+    except tarfile.TarError as exc:
+        raise ConfigError(f"install package `{archive}` is not a valid tar archive: {exc}") from exc
+    root = dest / TOP
+    try:
+        manifest = json.loads((root / "manifest.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"install package `{archive}` has no valid {TOP}/manifest.json") from exc
+    for rel, digest in (manifest.get("files") or {}).items():
+        f = root / rel
+        if not f.is_file() or sha256_file(f) != digest:
+            raise ConfigError(f"install package file `{rel}` does not match the package manifest")
+    return Package(root, manifest)
+
+
+def staging_dir(base: Path) -> Path:
+    base.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="pkg-", dir=base))
+
+
+def clean(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def make_executable(path: Path) -> None:
+    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
