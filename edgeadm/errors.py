@@ -54,7 +54,3 @@ class PhaseError(EdgeadmError):
         self.cause = cause
         if isinstance(cause, EdgeadmError):
             self.exit_code = cause.exit_code
-
-
-class NotImplementedYet(EdgeadmError):
-    """A command that exists in the tree but is not built yet; it refuses rather than pretending."""

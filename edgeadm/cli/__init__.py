@@ -54,7 +54,7 @@ def root(ctx: click.Context, kubeconfig: str | None, verbose: int, quiet: bool, 
 
 
 def _register() -> None:
-    from edgeadm.cli import addon, detach, join, manifests, reset, token, version
+    from edgeadm.cli import addon, detach, join, manifests, package, reset, token, version
 
     root.add_command(addon.addon)
     root.add_command(detach.detach)
@@ -63,6 +63,7 @@ def _register() -> None:
     root.add_command(reset.reset)
     root.add_command(manifests.manifests)
     root.add_command(version.version)
+    root.add_command(package.package)
 
 
 _register()

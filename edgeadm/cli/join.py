@@ -1,14 +1,60 @@
-"""`edgeadm join` (not built yet)."""
+"""`edgeadm join`: join this machine to the cluster as an edge node (or a plain node)."""
 
 from __future__ import annotations
 
+import socket
+from pathlib import Path
+
 import click
 
-from edgeadm.cli._pending import refuse
+from edgeadm.cli import GlobalOptions
+from edgeadm.cli.common import csv_list
 
 
-@click.command(context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def join(args: tuple[str, ...]) -> None:
-    """Not available yet in this version (refuses with exit code 1)."""
-    refuse("join")
+@click.command(epilog="Phases (for --skip-phases): discovery, package, preflight, install, runtime, "
+                      "kubelet-config, edge, kubelet-start. The token may also come from $EDGEADM_TOKEN, which "
+                      "keeps it out of the process list.")
+@click.argument("endpoint", metavar="HOST:PORT")
+@click.option("--token", envvar="EDGEADM_TOKEN", required=True, help="Bootstrap token (or $EDGEADM_TOKEN).")
+@click.option("--discovery-token-ca-cert-hash", "ca_hashes", multiple=True, metavar="sha256:HEX",
+              help="Pin of the cluster CA (repeatable).")
+@click.option("--discovery-token-unsafe-skip-ca-verification", "unsafe_skip", is_flag=True,
+              help="Trust any CA that signed cluster-info for the token (not recommended).")
+@click.option("--install-pkg-path", metavar="PATH|URL", help="The static install package (file or http(s) URL).")
+@click.option("--install-pkg-sha256", metavar="HEX", help="Pin the package's sha256 (else <package>.sha256).")
+@click.option("--enable-edge", type=click.BOOL, default=True, show_default=True,
+              help="Join as an edge node (lite-apiserver, label superedge.io/edge-node=enable); false: plain node.")
+@click.option("--node-name", default=None, help="Node name (default: this machine's hostname).")
+@click.option("--cri-socket", default=None, help="Use this existing runtime instead of installing containerd.")
+@click.option("--kubelet-config-patch", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="YAML merged into the kubelet configuration (e.g. cgroupRoot).")
+@click.option("--ignore-preflight-errors", callback=csv_list, default="", metavar="NAMES")
+@click.option("--skip-phases", callback=csv_list, default="", metavar="NAMES")
+@click.option("--discovery-timeout", type=click.FloatRange(min=1), default=60.0, show_default=True,
+              help="Seconds to wait for cluster-info to be signed for the token.")
+@click.option("--register-timeout", type=click.FloatRange(min=1), default=180.0, show_default=True)
+@click.option("--dry-run", is_flag=True, help="Verify everything, change nothing; print what would change.")
+@click.option("--no-rollback", is_flag=True, help="On failure keep what was done (`edgeadm reset` undoes it).")
+@click.pass_obj
+def join(opts: GlobalOptions, endpoint: str, token: str, ca_hashes: tuple[str, ...], unsafe_skip: bool,
+         node_name: str | None, **kw: object) -> None:
+    """Join this machine to the cluster at HOST:PORT."""
+    from edgeadm import tokens
+    from edgeadm.addr import split_host_port
+    from edgeadm.discovery import parse_ca_hash
+    from edgeadm.errors import ConfigError
+    from edgeadm.workflows.join import JoinOptions, run
+
+    try:
+        split_host_port(endpoint)
+        token_id, token_secret = tokens.parse(token)
+        pins = tuple(parse_ca_hash(h) for h in ca_hashes)
+    except ConfigError as exc:
+        raise click.UsageError(exc.message) from None
+    if not pins and not unsafe_skip:
+        raise click.UsageError("--discovery-token-ca-cert-hash is required (or "
+                               "--discovery-token-unsafe-skip-ca-verification)")
+    name = (node_name or socket.gethostname()).lower()
+    options = JoinOptions(endpoint=endpoint, token=token, ca_hashes=pins, unsafe_skip_ca_verification=unsafe_skip,
+                          **kw)  # type: ignore[arg-type]
+    run(options, name, token_id, token_secret)

@@ -161,12 +161,16 @@ def mounts_under(path: Path) -> list[str]:
     return sorted(out, key=len, reverse=True)
 
 
-def undo(journal: Journal, *, keep_going: bool = True) -> list[str]:
+def undo(journal: Journal, *, keep_going: bool = True, delete_node: bool = True) -> list[str]:
     """Revert a journal newest first; returns what could not be undone (reset lists it, rollback warns)."""
     problems: list[str] = []
     for entry in reversed(list(journal.entries)):
         try:
-            _undo_one(entry)
+            if entry["op"] == "node":
+                if delete_node:
+                    _delete_node(entry, journal.meta)
+            else:
+                _undo_one(entry)
             journal.entries.remove(entry)
             journal.save()
         except (OSError, HostError) as exc:
@@ -216,6 +220,25 @@ def _undo_one(entry: dict[str, Any]) -> None:
             run(["ip", "link", "delete", entry["name"]])
     elif op == "containers":
         _remove_containers(entry)
+    elif op == "sysctl":
+        Path("/proc/sys", *entry["key"].split(".")).write_text(entry["prior"])
+
+
+def _delete_node(entry: dict[str, Any], meta: dict[str, Any]) -> None:
+    """Delete our Node with the node's own credentials (the Node authorizer lets a kubelet delete itself)."""
+    import requests
+
+    pem = Path("/var/lib/kubelet/pki/kubelet-client-current.pem")
+    ca = Path("/etc/kubernetes/pki/ca.crt")
+    if not pem.exists() or not ca.exists():
+        raise HostError("no node credentials left to delete the Node; delete it from the control plane")
+    try:
+        r = requests.delete(f"https://{meta['endpoint']}/api/v1/nodes/{entry['name']}", cert=(str(pem), str(pem)),
+                            verify=str(ca), timeout=10)
+    except requests.RequestException as exc:
+        raise HostError(f"cannot reach the API server to delete Node `{entry['name']}`") from exc
+    if r.status_code not in (200, 202, 404):
+        raise HostError(f"deleting Node `{entry['name']}` failed: HTTP {r.status_code}")
 
 
 def _remove_containers(entry: dict[str, Any]) -> None:

@@ -1,0 +1,295 @@
+"""Real test hosts: a Debian tree booted with systemd-nspawn (systemd as PID 1, its own network namespace).
+
+Each host gets a veth link into a bridge of the tests (10.213.0.<10+n> inside; the test machine is 10.213.0.1,
+where a forwarder relays to the test API server on loopback), so the node reaches the control plane only through
+addresses the tests created. edgeadm runs inside from the repository's virtualenv (bind-mounted read-only).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+CGROUP_V1 = ("pids", "cpuset", "freezer", "devices", "cpuacct", "cpu", "blkio", "memory", "systemd",
+             "net_cls", "net_prio", "perf_event", "hugetlb", "rdma", "misc")
+# Host kernel settings the kubelet insists on (it cannot write them from inside a container); set once per machine.
+KUBELET_SYSCTLS = {"vm.overcommit_memory": "1", "vm.panic_on_oom": "0", "kernel.panic": "10",
+                   "kernel.panic_on_oops": "1", "kernel.keys.root_maxkeys": "1000000",
+                   "kernel.keys.root_maxbytes": "25000000"}
+# What a file listing ignores: kernel filesystems, runtime state, logs, caches that systemd itself rewrites.
+LISTING_EXCLUDES = ("proc", "sys", "dev", "run", "tmp", "var/log", "var/tmp", "var/cache", "var/lib/systemd")
+
+
+BRIDGE = "edgeadm-br0"
+GATEWAY = "10.213.0.1"  # the test machine's address on the hosts' bridge; the API server is forwarded here
+
+
+class Network:
+    """A bridge for the test hosts plus a forwarder from GATEWAY:port to the API server on loopback."""
+
+    def __init__(self, api_port: int) -> None:
+        subprocess.run(["ip", "link", "add", BRIDGE, "type", "bridge"], check=True)
+        subprocess.run(["ip", "addr", "add", f"{GATEWAY}/24", "dev", BRIDGE], check=True)
+        subprocess.run(["ip", "link", "set", BRIDGE, "up"], check=True)
+        self.forwarder = Forwarder((GATEWAY, api_port), ("127.0.0.1", api_port))
+        self.endpoint = f"{GATEWAY}:{api_port}"
+
+    def close(self) -> None:
+        self.forwarder.close()
+        subprocess.run(["ip", "link", "del", BRIDGE], capture_output=True)
+
+
+def rootfs(*, build: bool) -> Path:
+    cached = Path(os.environ.get("EDGEADM_CACHE", Path.home() / ".cache" / "edgeadm")) / "hosts" / "rootfs-bookworm"
+    if (cached / "lib" / "systemd" / "systemd").exists():
+        return cached
+    if not build:
+        raise FileNotFoundError(f"test host tree {cached} missing; run hack/build-host-rootfs.sh")
+    out = subprocess.run([str(REPO / "hack" / "build-host-rootfs.sh")], check=True, stdout=subprocess.PIPE,
+                         text=True)
+    return Path(out.stdout.strip().splitlines()[-1])
+
+
+def set_kubelet_sysctls() -> None:
+    for key, value in KUBELET_SYSCTLS.items():
+        Path("/proc/sys", *key.split(".")).write_text(value)
+
+
+class Forwarder:
+    """A TCP relay from a veth address to the API server on loopback (threads; stops with the host)."""
+
+    def __init__(self, listen: tuple[str, int], target: tuple[str, int]) -> None:
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(listen)
+        self.sock.listen(64)
+        self.target = target
+        self.stopped = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.stopped:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            src.close()  # every socket is the source of exactly one pipe, so each is closed once
+
+    def close(self) -> None:
+        self.stopped = True
+        self.sock.close()
+
+
+@dataclass
+class TestHost:
+    name: str
+    index: int
+    root: Path
+    binds_ro: list[tuple[str, str]] = field(default_factory=list)
+    nspawn: subprocess.Popen[bytes] | None = None
+    pid: int = 0
+
+    @property
+    def ip(self) -> str:
+        return f"10.213.0.{self.index + 10}"
+
+    @property
+    def gateway(self) -> str:
+        return GATEWAY
+
+    @property
+    def veth(self) -> str:
+        return f"eh{self.index}"
+
+    @property
+    def cgroup_root(self) -> str:
+        return f"/edgeadm-test-{self.name}"
+
+    def start(self, base: Path) -> None:
+        if self.root.exists():
+            shutil.rmtree(self.root)
+        subprocess.run(["cp", "-a", "--reflink=auto", str(base), str(self.root)], check=True)
+        (self.root / "etc" / "hostname").write_text(self.name + "\n")
+        (self.root / "etc" / "hosts").write_text(f"127.0.0.1 localhost\n{self.ip} {self.name}\n")
+        args = ["systemd-nspawn", "-D", str(self.root), "--boot", "--register=no", "--keep-unit", "-M", self.name,
+                "--private-network", "--capability=all", "--system-call-filter=@keyring bpf", "--bind=/dev/kmsg",
+                f"--bind-ro={REPO}"]
+        if not sys.base_prefix.startswith(("/usr", "/bin")):  # a Python outside the system tree (pyenv, /opt)
+            args.append(f"--bind-ro={sys.base_prefix}")
+        args += [f"--bind-ro={src}:{dst}" for src, dst in self.binds_ro]
+        log = open(self.root.parent / f"{self.name}.console.log", "wb")  # noqa: SIM115 - handed to the child
+        self.nspawn = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            children = self._children(self.nspawn.pid)
+            if children:
+                self.pid = children[0]
+                if self.exec(["systemctl", "is-system-running"], check=False).stdout.strip() in (
+                        "running", "degraded"):
+                    break
+            if self.nspawn.poll() is not None:
+                raise RuntimeError(f"host {self.name} did not boot: "
+                                   f"{(self.root.parent / f'{self.name}.console.log').read_text()[-1500:]}")
+            time.sleep(0.3)
+        else:
+            raise RuntimeError(f"host {self.name} did not reach `running` within 60s")
+        self._network()
+        self._cgroups()
+
+    @staticmethod
+    def _children(pid: int) -> list[int]:
+        out: list[int] = []
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            try:
+                out += [int(x) for x in (task / "children").read_text().split()]
+            except OSError:
+                pass
+        return out
+
+    def _network(self) -> None:
+        subprocess.run(["ip", "link", "add", self.veth, "type", "veth", "peer", "name", f"{self.veth}c"], check=True)
+        subprocess.run(["ip", "link", "set", f"{self.veth}c", "netns", str(self.pid)], check=True)
+        subprocess.run(["ip", "link", "set", self.veth, "master", BRIDGE], check=True)
+        subprocess.run(["ip", "link", "set", self.veth, "up"], check=True)
+        for cmd in (["ip", "link", "set", f"{self.veth}c", "name", "eth0"],
+                    ["ip", "addr", "add", f"{self.ip}/24", "dev", "eth0"], ["ip", "link", "set", "eth0", "up"],
+                    ["ip", "link", "set", "lo", "up"], ["ip", "route", "add", "default", "via", self.gateway]):
+            subprocess.run(["nsenter", "-t", str(self.pid), "-n", "--", *cmd], check=True)
+
+    def _cgroups(self) -> None:
+        """Writable controller hierarchies (nspawn mounts them read-only on cgroup v1) and a cgroup root per host."""
+        for ctrl in CGROUP_V1:
+            mnt = Path("/sys/fs/cgroup") / ctrl
+            if not mnt.is_dir():
+                continue
+            self.exec(["mount", "-o", "remount,bind,rw", str(mnt)], check=False, namespaces="-m")
+            # inside the host's mount/cgroup view: some hierarchies are rooted at the container's own cgroup
+            self.exec(["mkdir", "-p", f"{mnt}{self.cgroup_root}"], check=False)
+
+    def exec(self, argv: list[str], *, env: dict[str, str] | None = None, check: bool = True,
+             timeout: float = 600, namespaces: str = "-m -u -i -n -p") -> subprocess.CompletedProcess[str]:
+        base_env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root",
+                    "LANG": "C.UTF-8"}
+        cmd = ["nsenter", "-t", str(self.pid), *namespaces.split(), "--", "env", "-i",
+               *[f"{k}={v}" for k, v in {**base_env, **(env or {})}.items()], *argv]
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        if check and res.returncode != 0:
+            raise RuntimeError(f"{argv} failed in {self.name}: {res.stderr[-2000:]}")
+        return res
+
+    def edgeadm(self, *args: str, env: dict[str, str] | None = None, timeout: float = 600
+                ) -> subprocess.CompletedProcess[str]:
+        return self.exec([str(REPO / ".venv" / "bin" / "edgeadm"), *args], env=env, check=False, timeout=timeout)
+
+    # ---------------------------------------------------------------------------------------- state listings
+    def files(self) -> dict[str, str]:
+        """Every path in the host's tree (minus LISTING_EXCLUDES) with its type, mode and size or link target."""
+        out: dict[str, str] = {}
+        root = str(self.root)
+        for dirpath, dirnames, filenames in os.walk(root):
+            rel = os.path.relpath(dirpath, root)
+            if rel != "." and rel.startswith(LISTING_EXCLUDES):
+                dirnames[:] = []
+                continue
+            dirnames[:] = [d for d in dirnames if os.path.normpath(os.path.join(rel, d)) not in LISTING_EXCLUDES]
+            for name in dirnames + filenames:
+                p = os.path.join(dirpath, name)
+                st = os.lstat(p)
+                key = os.path.normpath(os.path.join(rel, name))
+                if os.path.islink(p):
+                    out[key] = "link:" + os.readlink(p)
+                elif os.path.isdir(p):
+                    out[key] = f"dir:{oct(st.st_mode & 0o7777)}"
+                else:
+                    out[key] = f"file:{oct(st.st_mode & 0o7777)}:{st.st_size}"
+        return out
+
+    def units(self) -> list[str]:
+        files = self.exec(["systemctl", "list-unit-files", "--no-legend", "--no-pager"]).stdout.split("\n")
+        active = self.exec(["systemctl", "list-units", "--state=active", "--no-legend", "--no-pager", "--plain"]
+                           ).stdout.split("\n")
+        return sorted(" ".join(line.split()[:2]) for line in files if line.strip()) + sorted(
+            "active " + line.split()[0] for line in active if line.strip() and "session" not in line)
+
+    def netdevs(self) -> list[str]:
+        out = self.exec(["ip", "-o", "link"]).stdout
+        return sorted(line.split(":")[1].strip().split("@")[0] for line in out.splitlines() if line.strip())
+
+    def state(self) -> dict[str, object]:
+        return {"files": self.files(), "units": self.units(), "netdevs": self.netdevs()}
+
+    def stop(self) -> None:
+        if self.pid and self.nspawn is not None and self.nspawn.poll() is None:
+            for ctrl in CGROUP_V1:
+                self.exec(["sh", "-c", f"[ -d /sys/fs/cgroup/{ctrl}{self.cgroup_root} ] && find "
+                           f"/sys/fs/cgroup/{ctrl}{self.cgroup_root} -depth -type d -exec rmdir {{}} \\; ; true"],
+                          check=False, timeout=30)
+        if self.nspawn is not None and self.nspawn.poll() is None:
+            self.nspawn.send_signal(signal.SIGTERM)
+            try:
+                self.nspawn.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.nspawn.pid, signal.SIGKILL)
+                self.nspawn.wait(timeout=10)
+        subprocess.run(["ip", "link", "del", self.veth], capture_output=True)
+        for ctrl in CGROUP_V1:
+            d = Path("/sys/fs/cgroup") / ctrl / self.cgroup_root.lstrip("/")
+            if d.is_dir():
+                for sub in sorted((p for p in d.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+                    try:
+                        sub.rmdir()
+                    except OSError:
+                        pass
+                try:
+                    d.rmdir()
+                except OSError:
+                    pass
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def state_diff(before: dict[str, object], after: dict[str, object]) -> list[str]:
+    """Readable differences between two TestHost.state() results."""
+    out: list[str] = []
+    fb, fa = before["files"], after["files"]
+    assert isinstance(fb, dict) and isinstance(fa, dict)
+    out += [f"file gone: {k}" for k in sorted(fb.keys() - fa.keys())]
+    out += [f"file left behind: {k}" for k in sorted(fa.keys() - fb.keys())]
+    out += [f"file changed: {k}: {fb[k]} -> {fa[k]}" for k in sorted(fb.keys() & fa.keys()) if fb[k] != fa[k]]
+    for key in ("units", "netdevs"):
+        b, a = before[key], after[key]
+        assert isinstance(b, list) and isinstance(a, list)
+        out += [f"{key} gone: {x}" for x in sorted(set(b) - set(a))]
+        out += [f"{key} left behind: {x}" for x in sorted(set(a) - set(b))]
+    return out
