@@ -140,7 +140,7 @@ def wait_ready(env: Env, name: str, timeout: float = 120) -> dict[str, Any]:
         time.sleep(1)
 
 
-def test_edge_and_plain_nodes_join_and_reset_leaves_no_trace(env: Env, make_host: Any) -> None:
+def test_edge_and_plain_nodes_join_and_reset_leaves_no_trace(env: Env, make_host: Any, k8s_bins: Path) -> None:
     edge = make_host("edge1", 1)
     plain = make_host("cloud1", 2)
     before_edge, before_plain = edge.state(), plain.state()
@@ -159,7 +159,11 @@ def test_edge_and_plain_nodes_join_and_reset_leaves_no_trace(env: Env, make_host
     seen = edge.exec(["journalctl", "-u", "lite-apiserver", "--no-pager"]).stdout
     assert "/api/v1/nodes/edge1" in seen
 
-    res = plain.edgeadm(*join_args(env, info, "--enable-edge=false"), env={"EDGEADM_TOKEN": info["token"]})
+    # the plain node joins with a token made by the real kubeadm
+    made = subprocess.run([str(k8s_bins / "kubeadm"), "token", "create", f"--kubeconfig={env.cluster.admin_conf}"],
+                          capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    res = plain.edgeadm(*join_args(env, info, "--enable-edge=false"), env={"EDGEADM_TOKEN": made.stdout.strip()})
     assert res.returncode == 0, res.stderr
     p = wait_ready(env, "cloud1")
     assert "superedge.io/edge-node" not in p["metadata"]["labels"]

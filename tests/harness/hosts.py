@@ -257,7 +257,12 @@ class TestHost:
                            f"/sys/fs/cgroup/{ctrl}{self.cgroup_root} -depth -type d -exec rmdir {{}} \\; ; true"],
                           check=False, timeout=30)
         if self.nspawn is not None and self.nspawn.poll() is None:
-            self.nspawn.send_signal(signal.SIGTERM)
+            # killing the container's init ends its whole PID namespace at once (a clean poweroff takes ~20 s)
+            if self.pid:
+                try:
+                    os.kill(self.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             try:
                 self.nspawn.wait(timeout=30)
             except subprocess.TimeoutExpired:

@@ -1,0 +1,67 @@
+"""Package safety: entries escaping the target, absolute paths, outside links and devices are refused."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from edgeadm import package
+from edgeadm.errors import ConfigError
+
+
+def make(tmp: Path, *members: tarfile.TarInfo) -> Path:
+    p = tmp / "p.tar.gz"
+    with tarfile.open(p, "w:gz") as t:
+        for m in members:
+            data = b"x" * m.size if m.isfile() else None
+            t.addfile(m, io.BytesIO(data) if data is not None else None)
+    return p
+
+
+def info(name: str, *, kind: bytes = tarfile.REGTYPE, link: str = "", size: int = 1) -> tarfile.TarInfo:
+    m = tarfile.TarInfo(name)
+    m.type = kind
+    m.linkname = link
+    m.size = size if kind == tarfile.REGTYPE else 0
+    return m
+
+
+@pytest.mark.parametrize(("member", "message"), [
+    (info("edge-install/../../etc/passwd"), "escapes"),
+    (info("/etc/passwd"), "absolute"),
+    (info("other/file"), "outside"),
+    (info("edge-install/l", kind=tarfile.SYMTYPE, link="/etc/shadow"), "links outside"),
+    (info("edge-install/l", kind=tarfile.SYMTYPE, link="../../etc"), "links outside"),
+    (info("edge-install/h", kind=tarfile.LNKTYPE, link="etc/passwd"), "links outside"),
+    (info("edge-install/dev", kind=tarfile.CHRTYPE), "device"),
+    (info("edge-install/fifo", kind=tarfile.FIFOTYPE), "device or fifo"),
+])
+def test_unsafe_members(tmp_path: Path, member: tarfile.TarInfo, message: str) -> None:
+    p = make(tmp_path, member)
+    with pytest.raises(ConfigError, match=message):
+        package.unpack(p, tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*"))
+
+
+def test_build_unpack_round_trip_and_checksums(tmp_path: Path) -> None:
+    bins = tmp_path / "bins"
+    (bins / "cni").mkdir(parents=True)
+    for name in ("kubelet", "containerd", "runc", "pause.tar", "cni/bridge"):
+        (bins / name).write_bytes(name.encode())
+    out = tmp_path / "pkg.tar.gz"
+    digest = package.build(out, arch="amd64", kubernetes_version="v1.33.13", kubelet=bins / "kubelet",
+                           containerd_bins=[bins / "containerd", bins / "runc"], cni_dir=bins / "cni",
+                           pause_tar=bins / "pause.tar", pause_image="p:1", lite_apiserver=None)
+    assert (tmp_path / "pkg.tar.gz.sha256").read_text().split()[0] == digest
+    local = package.fetch(str(out), tmp_path, pinned_sha256=None)  # finds the .sha256 beside it
+    pkg = package.unpack(local, tmp_path / "u")
+    assert pkg.arch == "amd64" and pkg.kubernetes_version == "v1.33.13"
+    assert pkg.path("cni/bridge").read_bytes() == b"cni/bridge"
+    with pytest.raises(ConfigError, match="has sha256"):
+        package.fetch(str(out), tmp_path, pinned_sha256="0" * 64)
+    (tmp_path / "pkg.tar.gz.sha256").unlink()
+    with pytest.raises(ConfigError, match="no checksum"):
+        package.fetch(str(out), tmp_path, pinned_sha256=None)
