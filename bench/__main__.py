@@ -125,7 +125,61 @@ def _export_objects(c: harness.Cluster, kubectl: str, out: Path) -> None:
     _ = kubectl
 
 
-BENCHES: dict[str, Callable[[], list[tuple[str, float, float]]]] = {"help": bench_help, "addon": bench_addon}
+def bench_token(n: int = 10) -> list[tuple[str, float, float]]:
+    bins = harness.bin_dir(build=True)
+    work = Path(tempfile.mkdtemp(prefix="edgeadm-bench-"))
+    c = harness.up(work / "t", "kubeadm", bins=bins)
+    try:
+        _settle(c)
+        ours = median_of(lambda: timed(_edgeadm(c, "token", "create")), n)
+        ref = median_of(lambda: timed([str(bins / "kubeadm"), "token", "create", f"--kubeconfig={c.admin_conf}"]), n)
+    finally:
+        harness.down(c.dir)
+    return [("`edgeadm token create` vs `kubeadm token create`", ours, ref)]
+
+
+def bench_join() -> list[tuple[str, float, float]]:
+    """Join one edge host, timing each phase; rows are phase time against the whole join (ratio = share)."""
+    import re
+
+    from tests.e2e.test_join import CNI_CONF, build_package
+    from tests.harness import hosts
+
+    bins = harness.bin_dir(build=True)
+    work = Path(tempfile.mkdtemp(prefix="edgeadm-bench-"))
+    (work / "pkg").mkdir()
+    build_package(bins, work / "pkg")
+    hosts.set_kubelet_sysctls()
+    c = harness.up(work / "c", "kubeadm", bins=bins, extra_ips=[hosts.GATEWAY])
+    net = hosts.Network(c.apiserver_port)
+    h = hosts.TestHost("bench1", 1, work / "hosts" / "bench1", binds_ro=[(str(work / "pkg"), "/pkg")])
+    (work / "hosts").mkdir()
+    try:
+        timed(_edgeadm(c, *_addon_args(c), "--master-public-addr", net.endpoint))
+        info = json.loads(subprocess.run(_edgeadm(c, "token", "create", "--print-join-command", "-o", "json"),
+                                         capture_output=True, text=True, check=True).stdout)
+        h.start(hosts.rootfs(build=True))
+        (h.root / "etc/cni/net.d").mkdir(parents=True, exist_ok=True)
+        (h.root / "etc/cni/net.d/10-edgetest.conflist").write_text(CNI_CONF % 1)
+        (h.root / "root/patch.yaml").write_text(f"cgroupRoot: {h.cgroup_root}\ncgroupDriver: cgroupfs\n")
+        t = time.perf_counter()
+        res = h.edgeadm("-v", "join", info["endpoint"], "--discovery-token-ca-cert-hash", info["caCertHashes"][0],
+                        "--install-pkg-path", "/pkg/kube.tar.gz", "--kubelet-config-patch", "/root/patch.yaml",
+                        env={"EDGEADM_TOKEN": info["token"]})
+        total = time.perf_counter() - t
+        if res.returncode != 0:
+            raise RuntimeError(res.stderr[-2000:])
+        rows = [(f"join phase `{m.group(1)}` (share of the whole join)", float(m.group(2)), total)
+                for m in re.finditer(r"phase (\S+) took ([0-9.]+)s", res.stderr)]
+        return rows + [("join, start to Node registered (whole)", total, total)]
+    finally:
+        h.stop()
+        net.close()
+        harness.down(c.dir)
+
+
+BENCHES: dict[str, Callable[[], list[tuple[str, float, float]]]] = {
+    "help": bench_help, "addon": bench_addon, "token": bench_token, "join": bench_join}
 
 
 def main(argv: list[str]) -> int:

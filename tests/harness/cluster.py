@@ -37,6 +37,7 @@ SERVICE_CIDR = "10.96.0.0/16"
 POD_CIDR = "10.244.0.0/16"
 READY_TIMEOUT = 90.0  # apiserver on 2 cores is ready in ~5-15 s; generous for a loaded CI machine
 FLAVORS = ("kubeadm", "bare")
+HOSTS_GATEWAY = "10.213.0.1"  # where test hosts reach the API server (tests/harness/hosts.py); always in the SANs
 
 
 class HarnessError(RuntimeError):
@@ -246,7 +247,7 @@ def up(directory: Path, flavor: str = "kubeadm", *, bins: Path | None = None, ex
                 etcd_data=etcd_data)
     c.save()
     try:
-        _start(c, bins, extra_ips or [], bind_address)
+        _start(c, bins, list(dict.fromkeys([HOSTS_GATEWAY, *(extra_ips or [])])), bind_address)
         _register_master_node(c)
         if flavor == "kubeadm":
             _kubeadm_phases(c, bins)

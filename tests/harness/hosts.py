@@ -30,7 +30,7 @@ LISTING_EXCLUDES = ("proc", "sys", "dev", "run", "tmp", "var/log", "var/tmp", "v
 
 
 BRIDGE = "edgeadm-br0"
-GATEWAY = "10.213.0.1"  # the test machine's address on the hosts' bridge; the API server is forwarded here
+from tests.harness.cluster import HOSTS_GATEWAY as GATEWAY  # noqa: E402 - the machine's address on the bridge
 
 
 class Network:
