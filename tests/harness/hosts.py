@@ -37,6 +37,7 @@ class Network:
     """A bridge for the test hosts plus a forwarder from GATEWAY:port to the API server on loopback."""
 
     def __init__(self, api_port: int) -> None:
+        subprocess.run(["ip", "link", "del", BRIDGE], capture_output=True)  # left over from a killed run
         subprocess.run(["ip", "link", "add", BRIDGE, "type", "bridge"], check=True)
         subprocess.run(["ip", "addr", "add", f"{GATEWAY}/24", "dev", BRIDGE], check=True)
         subprocess.run(["ip", "link", "set", BRIDGE, "up"], check=True)
@@ -179,6 +180,7 @@ class TestHost:
         return out
 
     def _network(self) -> None:
+        subprocess.run(["ip", "link", "del", self.veth], capture_output=True)  # left over from a killed run
         subprocess.run(["ip", "link", "add", self.veth, "type", "veth", "peer", "name", f"{self.veth}c"], check=True)
         subprocess.run(["ip", "link", "set", f"{self.veth}c", "netns", str(self.pid)], check=True)
         subprocess.run(["ip", "link", "set", self.veth, "master", BRIDGE], check=True)
