@@ -72,7 +72,7 @@ def bench_addon(reps: int = 3) -> list[tuple[str, float, float]]:
             first.append(timed(_edgeadm(c, *_addon_args(c))))
             rerun.append(timed(_edgeadm(c, *_addon_args(c))))
             if i == 0:
-                _export_objects(c, kubectl, objects_file)
+                _export_objects(c, objects_file)
         finally:
             harness.down(c.dir)
         # kubectl apply --server-side of the same objects on a fresh cluster of the same flavour
@@ -94,7 +94,7 @@ def bench_addon(reps: int = 3) -> list[tuple[str, float, float]]:
     ]
 
 
-def _export_objects(c: harness.Cluster, kubectl: str, out: Path) -> None:
+def _export_objects(c: harness.Cluster, out: Path) -> None:
     """The objects addon created or changed, as the server holds them, minus server-managed fields."""
     import yaml
 
@@ -122,7 +122,6 @@ def _export_objects(c: harness.Cluster, kubectl: str, out: Path) -> None:
     # namespace and CRDs first, as addon orders them
     docs.sort(key=lambda d: 0 if d["kind"] in ("Namespace", "CustomResourceDefinition") else 1)
     out.write_text(yaml.safe_dump_all(docs))
-    _ = kubectl
 
 
 def bench_token(n: int = 10) -> list[tuple[str, float, float]]:

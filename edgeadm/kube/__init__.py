@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -255,14 +254,6 @@ def connect(kubeconfig: Path, *, dry_run: bool = False) -> Kube:
             hint="check the file, or pass another with --kubeconfig",
         ) from exc
     return Kube(api, kubeconfig, dry_run=dry_run)
-
-
-@contextmanager
-def suppress_not_found() -> Iterator[None]:
-    try:
-        yield
-    except NotFound:
-        pass
 
 
 __all__ = [

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import ipaddress
-import json
 import socket
 import ssl
 import time
@@ -296,7 +295,7 @@ def _existing_secret(ctx: AddonContext, name: str, ns: str) -> dict[str, str]:
     import base64
 
     obj = ctx.kube.get("v1", "Secret", name, ns)
-    if not obj or not obj.get("metadata", {}).get("labels", {}).get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE:
+    if not obj or (obj.get("metadata", {}).get("labels") or {}).get(MANAGED_BY_LABEL) != MANAGED_BY_VALUE:
         return {}
     return {k: base64.b64decode(v).decode() for k, v in (obj.get("data") or {}).items()}
 
@@ -404,10 +403,9 @@ def namespace(ctx: AddonContext) -> None:
         # created by us (possibly by a run that crashed before writing the record)
         ns_obj["metadata"].setdefault("annotations", {})[NAMESPACE_CREATED_ANNOTATION] = "addon"
         ns_obj["metadata"].setdefault("labels", {}).update(MANAGED_LABELS)
-        result = k.apply(ns_obj)
+        k.apply(ns_obj)
         ctx.record.add_created(ref)
         ctx.report.add("created" if current is None else "unchanged", f"Namespace {name}")
-        _ = result
     else:
         ctx.applier.apply(ns_obj)
     ctx.record.save(k, MANAGED_LABELS)
@@ -429,10 +427,12 @@ def join_prerequisites(ctx: AddonContext) -> None:
 
 
 def _verify_signing_after_cluster_info(ctx: AddonContext) -> None:
+    """On clusters that had no cluster-info, prove bootstrapsigner now that it has something to sign."""
     outcome = _check_token_signing(ctx, {})
-    if outcome.errors and "tokensigning" not in {i.lower() for i in ctx.options.ignore_preflight_errors} | (
-            {"tokensigning"} if "all" in {i.lower() for i in ctx.options.ignore_preflight_errors} else set()):
-        raise EdgeadmError(outcome.errors[0])
+    ignored = {i.lower() for i in ctx.options.ignore_preflight_errors}
+    if outcome.errors and not ({"tokensigning", "all"} & ignored):
+        raise EdgeadmError(outcome.errors[0], hint="start kube-controller-manager with "
+                                                   "--controllers=*,bootstrapsigner,tokencleaner")
 
 
 def tunnel(ctx: AddonContext) -> None:
@@ -601,7 +601,6 @@ def wait(ctx: AddonContext) -> None:
 def finish(ctx: AddonContext) -> None:
     ctx.record.state = "complete"
     ctx.record.save(ctx.kube, MANAGED_LABELS)
-    _ = json  # keep import for record debugging helpers
 
 
 # ------------------------------------------------------------------------------------------------- manifests

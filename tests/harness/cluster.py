@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import signal
 import socket
@@ -449,7 +448,6 @@ def main(argv: list[str] | None = None) -> int:
     except (HarnessError, FileNotFoundError, subprocess.CalledProcessError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    _ = resource  # imported for callers measuring peak memory
     return 0
 
 
