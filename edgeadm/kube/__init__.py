@@ -172,44 +172,31 @@ class Kube:
         return bool(self.resource(api_version, kind).namespaced)
 
     # -- writes ---------------------------------------------------------------------------------------------------
-    def apply(self, obj: dict[str, Any], *, force: bool = True) -> dict[str, Any]:
-        """Server-side apply `obj` with edgeadm's field manager; returns the object the server holds afterwards."""
+    def _write(self, verb: str, obj: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        """One write request (apply, replace, create) with our field manager, honouring dry-run."""
         meta = obj.get("metadata", {})
         res = self.resource(obj["apiVersion"], obj["kind"])
         ns = meta.get("namespace") if res.namespaced else None
-        what = _describe(obj["kind"], meta.get("name", "?"), ns)
-        kwargs: dict[str, Any] = {"field_manager": FIELD_MANAGER, "force_conflicts": force}
+        kwargs: dict[str, Any] = {"field_manager": FIELD_MANAGER, "namespace": ns, **extra}
+        if verb != "create":
+            kwargs["name"] = meta.get("name")
         if self.dry_run:
             kwargs["dry_run"] = "All"
-        return self._call(
-            f"apply {what}",
-            lambda: res.server_side_apply(body=obj, name=meta.get("name"), namespace=ns, **kwargs).to_dict(),
-        )
+        method = {"apply": res.server_side_apply, "replace": res.replace, "create": res.create}[verb]
+        what = _describe(obj["kind"], meta.get("name", "?"), ns)
+        return self._call(f"{verb} {what}", lambda: method(body=obj, **kwargs).to_dict())
+
+    def apply(self, obj: dict[str, Any], *, force: bool = True) -> dict[str, Any]:
+        """Server-side apply `obj` with edgeadm's field manager; returns the object the server holds afterwards."""
+        return self._write("apply", obj, force_conflicts=force)
 
     def replace(self, obj: dict[str, Any]) -> dict[str, Any]:
         """PUT `obj` wholesale (used to restore a saved object exactly); needs a current resourceVersion."""
-        meta = obj.get("metadata", {})
-        res = self.resource(obj["apiVersion"], obj["kind"])
-        ns = meta.get("namespace") if res.namespaced else None
-        kwargs: dict[str, Any] = {"field_manager": FIELD_MANAGER}
-        if self.dry_run:
-            kwargs["dry_run"] = "All"
-        return self._call(
-            f"replace {_describe(obj['kind'], meta.get('name', '?'), ns)}",
-            lambda: res.replace(body=obj, name=meta.get("name"), namespace=ns, **kwargs).to_dict(),
-        )
+        return self._write("replace", obj)
 
     def create(self, obj: dict[str, Any]) -> dict[str, Any]:
-        meta = obj.get("metadata", {})
-        res = self.resource(obj["apiVersion"], obj["kind"])
-        ns = meta.get("namespace") if res.namespaced else None
-        kwargs: dict[str, Any] = {"field_manager": FIELD_MANAGER}
-        if self.dry_run:
-            kwargs["dry_run"] = "All"
-        return self._call(
-            f"create {_describe(obj['kind'], meta.get('name', '?'), ns)}",
-            lambda: res.create(body=obj, namespace=ns, **kwargs).to_dict(),
-        )
+        """Create `obj`; fails with Conflict when it exists (used where overwriting would be wrong)."""
+        return self._write("create", obj)
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> bool:
         """Delete one object (foreground); returns False when it was already gone."""

@@ -268,13 +268,7 @@ def prepare(ctx: AddonContext) -> None:
         "dns_domain": "cluster.local", "service_subnet": service_subnet, "cluster_dns": cluster_dns,
         "kubernetes_cluster_ip": cluster_ip,
         "edge_virtual_addr": o.edge_virtual_addr, "lite_apiserver_port": LITE_APISERVER_PORT,
-        "images": {
-            "tunnel": f"{repo}/tunnel:{version}", "edge_health": f"{repo}/edge-health:{version}",
-            "edge_health_admission": f"{repo}/edge-health-admission:{version}",
-            "application_grid_wrapper": f"{repo}/application-grid-wrapper:{version}",
-            "application_grid_controller": f"{repo}/application-grid-controller:{version}",
-            "coredns": f"{repo}/coredns:{COREDNS_TAG}",
-        },
+        "images": images(repo, version),
         "tunnel": tunnel,
         "edge_health": _edge_health_material(ctx, ns),
         "lite_apiserver": _lite_apiserver_material(ctx, ns, cluster_ip),
@@ -289,6 +283,15 @@ def prepare(ctx: AddonContext) -> None:
     ctx.record.params.update({"masterPublicAddr": master, "edgeVersion": version, "imageRepository": repo,
                               "edgeVirtualAddr": o.edge_virtual_addr})
     ctx.applier = Applier(k, ctx.record, ctx.report)
+
+
+def images(repo: str, version: str) -> dict[str, str]:
+    """Image references of the edge components for a registry and SuperEdge version."""
+    names = ("tunnel", "edge-health", "edge-health-admission", "application-grid-wrapper",
+             "application-grid-controller")
+    out = {n.replace("-", "_"): f"{repo}/{n}:{version}" for n in names}
+    out["coredns"] = f"{repo}/coredns:{COREDNS_TAG}"
+    return out
 
 
 def _existing_secret(ctx: AddonContext, name: str, ns: str) -> dict[str, str]:
@@ -621,13 +624,7 @@ def placeholder_values(kube: Any | None) -> dict[str, Any]:
         "dns_domain": "cluster.local", "service_subnet": "10.96.0.0/12", "cluster_dns": "10.96.0.10",
         "kubernetes_cluster_ip": "10.96.0.1", "edge_virtual_addr": EDGE_VIRTUAL_ADDR,
         "lite_apiserver_port": LITE_APISERVER_PORT,
-        "images": {
-            "tunnel": f"{repo}/tunnel:{version}", "edge_health": f"{repo}/edge-health:{version}",
-            "edge_health_admission": f"{repo}/edge-health-admission:{version}",
-            "application_grid_wrapper": f"{repo}/application-grid-wrapper:{version}",
-            "application_grid_controller": f"{repo}/application-grid-controller:{version}",
-            "coredns": f"{repo}/coredns:{COREDNS_TAG}",
-        },
+        "images": images(repo, version),
         "tunnel": {"token": "<generated>", "cloud_crt": PLACEHOLDER_PEM, "cloud_key": "<generated>",
                    "egress_crt": PLACEHOLDER_PEM, "egress_key": "<generated>", "nodeport": 0},
         "edge_health": {"hmac_key": "<generated>", "ca_crt": PLACEHOLDER_PEM, "server_crt": PLACEHOLDER_PEM,
