@@ -440,6 +440,9 @@ def kubelet_start(ctx: JoinContext) -> None:
         if ctx.options.enable_edge:
             _through_lite_apiserver(ctx)
         ctx.node_ready = _wait_node(ctx)
+    if h.dry_run:
+        console.step("[dry-run] every check passed; join would make the changes above (nothing was changed)")
+        return
     console.step("")
     console.step("This node has joined the cluster:")
     console.step("* Certificate signing request was sent to apiserver and a response was received.")

@@ -258,3 +258,16 @@ def test_refused_join_changes_nothing(env: Env, make_host: Any, case: str, k8s_b
     assert "Traceback" not in res.stderr
     diff = hosts.state_diff(before, h.state())
     assert not diff, "\n".join(diff)
+
+
+def test_dry_run_join_changes_nothing(env: Env, make_host: Any) -> None:
+    h = make_host("dry-run", 5)
+    before = h.state()
+    info = env.join_info()
+    res = h.edgeadm(*join_args(env, info, "--dry-run"), env={"EDGEADM_TOKEN": info["token"]})
+    assert res.returncode == 0, res.stderr
+    assert "[dry-run] would enable and start kubelet.service" in res.stderr
+    assert "nothing was changed" in res.stderr
+    diff = hosts.state_diff(before, h.state())
+    assert not diff, "\n".join(diff)
+    assert node(env, "dry-run") is None

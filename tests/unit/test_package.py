@@ -65,3 +65,37 @@ def test_build_unpack_round_trip_and_checksums(tmp_path: Path) -> None:
     (tmp_path / "pkg.tar.gz.sha256").unlink()
     with pytest.raises(ConfigError, match="no checksum"):
         package.fetch(str(out), tmp_path, pinned_sha256=None)
+
+
+def test_download_over_http_verifies_the_published_checksum(tmp_path: Path) -> None:
+    """A real HTTP server on loopback serves the package and its .sha256 (no mocks)."""
+    import functools
+    import http.server
+    import threading
+
+    bins = tmp_path / "srv"
+    (bins / "cni").mkdir(parents=True)
+    for name in ("kubelet", "pause.tar", "cni/loopback"):
+        (bins / name).write_bytes(b"x")
+    package.build(bins / "pkg.tar.gz", arch="amd64", kubernetes_version="v1.33.13", kubelet=bins / "kubelet",
+                  containerd_bins=[], cni_dir=bins / "cni", pause_tar=bins / "pause.tar", pause_image="p:1",
+                  lite_apiserver=None)
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(bins)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/pkg.tar.gz"
+        dest = tmp_path / "dl"
+        dest.mkdir()
+        local = package.fetch(url, dest, pinned_sha256=None)
+        assert local.read_bytes() == (bins / "pkg.tar.gz").read_bytes()
+        with pytest.raises(ConfigError, match="has sha256"):
+            package.fetch(url, dest, pinned_sha256="f" * 64)
+        with pytest.raises(Exception, match="HTTP 404"):
+            package.fetch(url + ".missing", dest, pinned_sha256="f" * 64)
+    finally:
+        server.shutdown()
+        server.server_close()
