@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from edgeadm import pki, tokens
 from edgeadm.constants import EDGE_NAMESPACE
 from edgeadm.errors import EdgeadmError
-from edgeadm.kube import Kube
 from edgeadm.record import Record
+
+
+class Kube(Protocol):
+    """What token needs from a cluster client (edgeadm.kube.Kube or the lighter edgeadm.kube.light.LightKube)."""
+
+    api_client: Any
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None: ...
+    def list(self, api_version: str, kind: str, *, namespace: str | None = None,
+             label_selector: str | None = None) -> list[dict[str, Any]]: ...
+    def create(self, obj: dict[str, Any]) -> dict[str, Any]: ...
+    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> bool: ...
 
 
 def create(kube: Kube, token: tokens.Token) -> None:
