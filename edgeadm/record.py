@@ -1,4 +1,6 @@
-"""The addon record: one ConfigMap in our namespace listing what addon created and what it changed.
+"""The addon record: one Secret in our namespace listing what addon created and what it changed.
+
+A Secret, not a ConfigMap, because the prior content of a pre-existing object addon changes may itself be secret.
 
 It is written *before* each change (write-ahead), so it survives a crashed run; detach works only from it.
 Entries keep the first prior content ever seen: a re-run never overwrites what the cluster looked like before.
@@ -6,12 +8,14 @@ Entries keep the first prior content ever seen: a re-run never overwrites what t
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 RECORD_NAME = "edgeadm-addon-record"
+RECORD_KIND = "Secret"
 RECORD_KEY = "record.json"
 FORMAT = 1
 
@@ -83,10 +87,11 @@ class Record:
     def to_object(self, labels: dict[str, str]) -> dict[str, Any]:
         body = {"format": FORMAT, "state": self.state, "params": self.params, "created": self.created,
                 "changed": self.changed}
+        encoded = base64.b64encode(json.dumps(body, sort_keys=True).encode()).decode()
         return {
-            "apiVersion": "v1", "kind": "ConfigMap",
+            "apiVersion": "v1", "kind": RECORD_KIND, "type": "Opaque",
             "metadata": {"name": RECORD_NAME, "namespace": self.namespace, "labels": labels},
-            "data": {RECORD_KEY: json.dumps(body, sort_keys=True)},
+            "data": {RECORD_KEY: encoded},
         }
 
     def save(self, kube: KubeLike, labels: dict[str, str]) -> None:
@@ -97,10 +102,11 @@ class Record:
 
     @classmethod
     def load(cls, kube: KubeLike, namespace: str) -> Record | None:
-        cm = kube.get("v1", "ConfigMap", RECORD_NAME, namespace)
-        if cm is None:
+        obj = kube.get("v1", RECORD_KIND, RECORD_NAME, namespace)
+        if obj is None:
             return None
-        body = json.loads((cm.get("data") or {}).get(RECORD_KEY) or "{}")
+        raw = (obj.get("data") or {}).get(RECORD_KEY)
+        body = json.loads(base64.b64decode(raw)) if raw else {}
         return cls(namespace=namespace, created=body.get("created", []), changed=body.get("changed", []),
                    params=body.get("params", {}), state=body.get("state", "in-progress"))
 

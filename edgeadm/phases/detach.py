@@ -10,7 +10,7 @@ from edgeadm.errors import EdgeadmError
 from edgeadm.kube import Kube, KubeError
 from edgeadm.phases.apply import MANAGED_LABELS
 from edgeadm.phases.edgeapps import NAMESPACE_CREATED_ANNOTATION
-from edgeadm.record import RECORD_NAME, Record, get_path, key_of, set_path
+from edgeadm.record import RECORD_KIND, RECORD_NAME, Record, get_path, key_of, set_path
 from edgeadm.report import ABSENT, DELETED, RESTORED, Report
 
 GONE_TIMEOUT = 120.0  # namespace and CRD deletion run finalizers; on a small cluster this takes seconds
@@ -81,7 +81,7 @@ def undo_record(kube: Kube, report: Report, *, only: set[str] | None = None) -> 
     remaining = [r for r in record.created if r is not ns_ref] + record.changed
     if remaining:
         return True
-    kube.delete("v1", "ConfigMap", RECORD_NAME, EDGE_NAMESPACE)
+    kube.delete("v1", RECORD_KIND, RECORD_NAME, EDGE_NAMESPACE)
     if ns_ref is not None:
         kube.delete("v1", "Namespace", EDGE_NAMESPACE)
         report.add(DELETED, f"Namespace {EDGE_NAMESPACE}")
