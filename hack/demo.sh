@@ -8,7 +8,6 @@ if [ ! -f "$CLUSTER_DIR/state.json" ]; then
   .venv/bin/python -m tests.harness.cluster up --dir "$CLUSTER_DIR" --flavor "${CLUSTER_FLAVOR:-kubeadm}" >/dev/null
 fi
 export KUBECONFIG=$PWD/$CLUSTER_DIR/admin.conf
-PKI=$PWD/$CLUSTER_DIR/pki
 set -x
 .venv/bin/edgeadm version
 .venv/bin/edgeadm manifests --offline -o "$CLUSTER_DIR/manifests" >/dev/null
