@@ -51,6 +51,8 @@ def join(opts: GlobalOptions, endpoint: str, token: str, ca_hashes: tuple[str, .
         pins = tuple(parse_ca_hash(h) for h in ca_hashes)
     except ConfigError as exc:
         raise click.UsageError(exc.message) from None
+    if not kw.get("install_pkg_path"):
+        raise click.UsageError("--install-pkg-path is required (the static install package: a file or http(s) URL)")
     if not pins and not unsafe_skip:
         raise click.UsageError("--discovery-token-ca-cert-hash is required (or "
                                "--discovery-token-unsafe-skip-ca-verification)")

@@ -90,3 +90,20 @@ def test_help_does_not_import_heavy_modules() -> None:
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert res.stdout.strip().splitlines()[-1] == "HEAVY="
+
+
+def test_join_usage_errors_before_touching_anything(capsys: pytest.CaptureFixture[str]) -> None:
+    ok_hash = "sha256:" + "a" * 64
+    cases = [
+        (["join", "10.0.0.1:6443", "--token", "abcdef.0123456789abcdef", "--install-pkg-path", "p"], "ca-cert-hash"),
+        (["join", "10.0.0.1:6443", "--token", "bad", "--discovery-token-ca-cert-hash", ok_hash,
+          "--install-pkg-path", "p"], "not of the form"),
+        (["join", "10.0.0.1:6443", "--token", "abcdef.0123456789abcdef", "--discovery-token-ca-cert-hash", ok_hash],
+         "--install-pkg-path is required"),
+        (["join", "10.0.0.1:99999", "--token", "abcdef.0123456789abcdef", "--discovery-token-ca-cert-hash", ok_hash,
+          "--install-pkg-path", "p"], "invalid port"),
+    ]
+    for argv, text in cases:
+        code, out, err = run(capsys, *argv)
+        assert code == EXIT_USAGE, (argv, err)
+        assert text in err and out == ""
