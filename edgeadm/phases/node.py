@@ -219,6 +219,9 @@ def install(ctx: JoinContext) -> None:
         for name in ("containerd", "containerd-shim-runc-v2", "ctr"):
             h.install(pkg.path(f"container/{name}"), BIN / name)
         h.install(pkg.path("container/runc"), SBIN / "runc")
+    else:
+        # a client of our own for the machine's runtime, so reset can remove what the kubelet ran there
+        h.install(pkg.path("container/ctr"), BIN / "edgeadm-ctr")
     _sysctl(ctx, "net.ipv4.ip_forward", "1")
 
 
@@ -371,7 +374,7 @@ def kubelet_config(ctx: JoinContext) -> None:
         h.expect(p)
     if ctx.options.cri_socket and not h.dry_run:
         h.journal.add({"op": "containers", "socket": ctx.cri_socket.removeprefix("unix://"),
-                       "ctr": shutil.which("ctr") or "ctr"})
+                       "ctr": str(BIN / "edgeadm-ctr")})
 
 
 LITE_UNIT = """# written by edgeadm join

@@ -271,3 +271,50 @@ def test_dry_run_join_changes_nothing(env: Env, make_host: Any) -> None:
     diff = hosts.state_diff(before, h.state())
     assert not diff, "\n".join(diff)
     assert node(env, "dry-run") is None
+
+
+CONTAINERD_UNIT = """[Unit]
+Description=containerd (the machine's own runtime, installed before edgeadm)
+[Service]
+ExecStart=/usr/bin/containerd
+Type=notify
+Delegate=yes
+KillMode=process
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def test_existing_runtime_is_used_and_never_removed(env: Env, make_host: Any) -> None:
+    h = make_host("own-runtime", 6)
+    # the machine already runs containerd (its own binaries, unit and state), as a distribution install would
+    for src, dst in (("/usr/bin/containerd", "usr/bin/containerd"),
+                     ("/usr/bin/containerd-shim-runc-v2", "usr/bin/containerd-shim-runc-v2"),
+                     ("/usr/sbin/runc", "usr/sbin/runc")):
+        subprocess.run(["cp", "-a", src, str(h.root / dst)], check=True)
+    (h.root / "etc/systemd/system/containerd.service").write_text(CONTAINERD_UNIT)
+    h.exec(["systemctl", "daemon-reload"])
+    h.exec(["systemctl", "enable", "--now", "containerd"])
+    info = env.join_info()
+    refused = h.edgeadm(*join_args(env, info, "--enable-edge=false"), env={"EDGEADM_TOKEN": info["token"]})
+    assert refused.returncode == 3 and "--cri-socket unix:///run/containerd/containerd.sock" in refused.stderr
+    before = h.state()
+    res = h.edgeadm(*join_args(env, info, "--enable-edge=false", "--cri-socket", "unix:///run/containerd/containerd.sock"),
+                    env={"EDGEADM_TOKEN": info["token"]})
+    assert res.returncode == 0, res.stderr
+    assert "edgeadm will not install, reconfigure or remove it" in res.stderr
+    wait_ready(env, "own-runtime")
+    out = h.edgeadm("reset", "-f")
+    assert out.returncode == 0, out.stderr
+    after = h.state()
+    # the runtime's own database changes when a kubelet talks to it; that state belongs to the runtime, not to join
+    for state in (before, after):
+        files = state["files"]
+        assert isinstance(files, dict)
+        for k in [k for k in files if k.startswith("var/lib/containerd/")]:
+            files.pop(k)
+    diff = hosts.state_diff(before, after)
+    assert not diff, "\n".join(diff)
+    assert h.exec(["systemctl", "is-active", "containerd"]).stdout.strip() == "active"
+    assert h.exec(["systemctl", "is-enabled", "containerd"]).stdout.strip() == "enabled"
+    assert node(env, "own-runtime") is None
