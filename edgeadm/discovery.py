@@ -110,9 +110,7 @@ def discover(endpoint: str, token_id: str, token_secret: str, *, ca_hashes: list
     ca_pem, server = _ca_from_kubeconfig(kubeconfig)
     if not unsafe_skip_ca:
         pins = {h.lower() for h in ca_hashes}
-        certs = [b + b"-----END CERTIFICATE-----\n" for b in ca_pem.split(b"-----END CERTIFICATE-----")
-                 if b"BEGIN CERTIFICATE" in b]
-        actual = [pki.spki_sha256(pki.load_cert_bytes(c, "cluster CA")) for c in certs]
+        actual = pki.bundle_pins(ca_pem, "cluster CA")
         if not any(a in pins for a in actual):
             raise DiscoveryError(f"discovery failed: the cluster CA {', '.join(actual)} does not match "
                                  "--discovery-token-ca-cert-hash",
@@ -140,20 +138,18 @@ def _ca_from_kubeconfig(text: str) -> tuple[bytes, str]:
 
 
 def api_get(d: Discovered, path: str, token: str) -> dict[str, Any] | None:
-    """GET an API path with the bootstrap token over pinned TLS; None on 404."""
+    """GET an API path with the bootstrap token over pinned TLS; None when it is missing or not readable (404/403)."""
     import requests
 
     try:
         r = _get(d.url(path), verify=str(d.ca_file), token=token)
     except requests.RequestException as exc:
         raise DiscoveryError(f"cannot read {path}: {type(exc).__name__}") from exc
-    if r.status_code == 404:
+    if r.status_code in (403, 404):
         return None
     if r.status_code == 401:
         raise DiscoveryError("the API server rejected the token (unknown or expired)",
                              hint="create a new one with `edgeadm token create --print-join-command`")
-    if r.status_code == 403:
-        return {"__forbidden__": True}
     if r.status_code != 200:
         raise DiscoveryError(f"reading {path} failed: HTTP {r.status_code}")
     data: dict[str, Any] = r.json()

@@ -207,6 +207,18 @@ def matches(cert: Any, key: Any) -> bool:
     return bool(cert.public_key().public_bytes(*fmt) == key.public_key().public_bytes(*fmt))
 
 
+def bundle_pins(pem: bytes, what: str = "CA bundle") -> list[str]:
+    """The SPKI pins of every certificate in a PEM bundle, in order, without duplicates."""
+    end = b"-----END CERTIFICATE-----"
+    pins: list[str] = []
+    for block in pem.split(end):
+        if b"BEGIN CERTIFICATE" in block:
+            pin = spki_sha256(load_cert_bytes(block + end + b"\n", what))
+            if pin not in pins:
+                pins.append(pin)
+    return pins
+
+
 def spki_sha256(cert: Any) -> str:
     """kubeadm's CA pin: sha256 of the DER SubjectPublicKeyInfo, as `sha256:<hex>`."""
     from cryptography.hazmat.primitives import serialization

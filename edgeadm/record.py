@@ -64,9 +64,9 @@ class Record:
         k = key_of(ref)
         return any(key_of(r) == k for r in self.created) or any(key_of(c["ref"]) == k for c in self.changed)
 
-    def was_created(self, ref: dict[str, str]) -> bool:
-        k = key_of(ref)
-        return any(key_of(r) == k for r in self.created)
+    def keys(self) -> set[str]:
+        """Keys of every object the record names (created or changed)."""
+        return {key_of(r) for r in self.created} | {key_of(c["ref"]) for c in self.changed}
 
     def add_created(self, ref: dict[str, str]) -> None:
         if not self.knows(ref):

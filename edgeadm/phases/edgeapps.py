@@ -21,7 +21,7 @@ from edgeadm.constants import (
 from edgeadm.errors import ConfigError, EdgeadmError
 from edgeadm.kube import MANAGED_BY_LABEL, MANAGED_BY_VALUE
 from edgeadm.phases.apply import MANAGED_LABELS, Applier
-from edgeadm.record import Record, key_of
+from edgeadm.record import Record
 from edgeadm.workflows.addon import AddonContext
 
 SIGNING_TIMEOUT = 20.0  # bootstrapsigner signs within a second or two; 20 s covers a busy controller-manager
@@ -32,7 +32,6 @@ NAMESPACE_CREATED_ANNOTATION = "edgeadm.superedge.io/created-by"
 def preflight(ctx: AddonContext) -> None:
     console.step("[preflight] Running pre-flight checks")
     o = ctx.options
-    state: dict[str, Any] = {}
 
     def ca_readable() -> Outcome:
         ctx.ca_cert = pki.load_cert(o.ca_cert)
@@ -108,7 +107,7 @@ def preflight(ctx: AddonContext) -> None:
         return Outcome()
 
     def signing() -> Outcome:
-        return _check_token_signing(ctx, state)
+        return _check_token_signing(ctx)
 
     run_checks([
         Check("CACertificate", ca_readable), Check("CAKey", key_readable), Check("CAKeyPair", pair),
@@ -143,9 +142,7 @@ def _cluster_cas(ctx: AddonContext) -> set[str]:
         except OSError:
             pass
     for pem in pems:
-        for block in pem.split(b"-----END CERTIFICATE-----"):
-            if b"BEGIN CERTIFICATE" in block:
-                pins.add(pki.spki_sha256(pki.load_cert_bytes(block + b"-----END CERTIFICATE-----\n", "cluster CA")))
+        pins.update(pki.bundle_pins(pem, "cluster CA"))
     return pins
 
 
@@ -168,7 +165,7 @@ def _apiserver_sans(host: str, port: int) -> set[str] | None:
     return set(dns) | set(ips)
 
 
-def _check_token_signing(ctx: AddonContext, state: dict[str, Any]) -> Outcome:
+def _check_token_signing(ctx: AddonContext) -> Outcome:
     """Prove bootstrapsigner/tokencleaner run by what the cluster does with a short-lived probe token."""
     k = ctx.kube
     if k.dry_run:
@@ -195,7 +192,6 @@ def _check_token_signing(ctx: AddonContext, state: dict[str, Any]) -> Outcome:
         while time.monotonic() < deadline:
             if expired:
                 if k.get("v1", "Secret", name, "kube-system") is None:
-                    state["tokencleaner"] = True
                     return Outcome(warnings=["cluster-info does not exist yet: tokencleaner works; bootstrapsigner "
                                              "is verified after cluster-info is created"])
             else:
@@ -214,38 +210,39 @@ def _check_token_signing(ctx: AddonContext, state: dict[str, Any]) -> Outcome:
 def _signed_by_cluster(k: Any, cluster_info: dict[str, Any]) -> bool:
     """True when cluster-info carries a valid signature for an existing signing token (bootstrapsigner is alive)."""
     import base64
-    import hashlib
-    import hmac
+
+    from edgeadm.discovery import verify_jws
 
     data = cluster_info.get("data") or {}
-    payload = base64.urlsafe_b64encode((data.get("kubeconfig") or "").encode()).rstrip(b"=").decode()
     for key, sig in data.items():
         if not key.startswith("jws-kubeconfig-"):
             continue
         tid = key.removeprefix("jws-kubeconfig-")
         secret = k.get("v1", "Secret", f"bootstrap-token-{tid}", "kube-system")
-        if not secret:
-            continue
-        tsec = base64.b64decode((secret.get("data") or {}).get("token-secret", "")).decode()
-        header, _, mac = sig.partition("..")
-        want = hmac.new(tsec.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
-        got = base64.urlsafe_b64decode(mac + "=" * (-len(mac) % 4))
-        if tsec and hmac.compare_digest(want, got):
+        tsec = base64.b64decode(((secret or {}).get("data") or {}).get("token-secret", "")).decode()
+        if tsec and verify_jws(data.get("kubeconfig") or "", sig, tid, tsec):
             return True
     return False
 
 
 # --------------------------------------------------------------------------------------------------- prepare
+def cluster_facts(kube: Any) -> dict[str, str]:
+    """Service addresses the templates need: the `kubernetes` ClusterIP, cluster DNS and the service subnet."""
+    svc = kube.get("v1", "Service", "kubernetes", "default") or {}
+    cluster_ip = (svc.get("spec") or {}).get("clusterIP") or "10.96.0.1"
+    dns_svc = kube.get("v1", "Service", "kube-dns", "kube-system")
+    cluster_dns = ((dns_svc or {}).get("spec") or {}).get("clusterIP") or str(
+        ipaddress.ip_network(f"{cluster_ip}/24", strict=False).network_address + 10)
+    return {"kubernetes_cluster_ip": cluster_ip, "cluster_dns": cluster_dns,
+            "service_subnet": str(ipaddress.ip_network(f"{cluster_ip}/12", strict=False))}
+
+
 def prepare(ctx: AddonContext) -> None:
     o = ctx.options
     k = ctx.kube
     ns = EDGE_NAMESPACE
-    svc = k.get("v1", "Service", "kubernetes", "default") or {}
-    cluster_ip = (svc.get("spec") or {}).get("clusterIP") or "10.96.0.1"
-    dns_svc = k.get("v1", "Service", "kube-dns", "kube-system")
-    cluster_dns = ((dns_svc or {}).get("spec") or {}).get("clusterIP") or str(
-        ipaddress.ip_network(f"{cluster_ip}/24", strict=False).network_address + 10)
-    service_subnet = str(ipaddress.ip_network(f"{cluster_ip}/12", strict=False))
+    facts = cluster_facts(k)
+    cluster_ip = facts["kubernetes_cluster_ip"]
     version = o.edge_version if o.edge_version.startswith("v") else f"v{o.edge_version}"
     repo = o.edge_image_repository.rstrip("/")
     master = join_host_port(ctx.master_host, ctx.master_port)
@@ -253,8 +250,7 @@ def prepare(ctx: AddonContext) -> None:
     existing = Record.load(k, ns)
     if existing is not None:
         ctx.record = existing
-    ctx.values["_record_keys_before"] = {key_of(r) for r in ctx.record.created} | {
-        key_of(c["ref"]) for c in ctx.record.changed}
+    ctx.record_keys_before = ctx.record.keys()
 
     tunnel = _tunnel_material(ctx, ns)
     v: dict[str, Any] = {
@@ -265,8 +261,7 @@ def prepare(ctx: AddonContext) -> None:
         "ca_crt": ctx.ca_pem.decode(),
         "master_public_addr": master, "master_public_host": ctx.master_host,
         "kubernetes_version": ctx.server_version, "kubelet_config_name": "kubelet-config",
-        "dns_domain": "cluster.local", "service_subnet": service_subnet, "cluster_dns": cluster_dns,
-        "kubernetes_cluster_ip": cluster_ip,
+        "dns_domain": "cluster.local", **facts,
         "edge_virtual_addr": o.edge_virtual_addr, "lite_apiserver_port": LITE_APISERVER_PORT,
         "images": images(repo, version),
         "tunnel": tunnel,
@@ -431,7 +426,7 @@ def join_prerequisites(ctx: AddonContext) -> None:
 
 def _verify_signing_after_cluster_info(ctx: AddonContext) -> None:
     """On clusters that had no cluster-info, prove bootstrapsigner now that it has something to sign."""
-    outcome = _check_token_signing(ctx, {})
+    outcome = _check_token_signing(ctx)
     ignored = {i.lower() for i in ctx.options.ignore_preflight_errors}
     if outcome.errors and not ({"tokensigning", "all"} & ignored):
         raise EdgeadmError(outcome.errors[0], hint="start kube-controller-manager with "
@@ -635,12 +630,7 @@ def placeholder_values(kube: Any | None) -> dict[str, Any]:
         return v
     info = kube.server_version()
     v["kubernetes_version"] = info.get("gitVersion", v["kubernetes_version"])
-    svc = kube.get("v1", "Service", "kubernetes", "default") or {}
-    cluster_ip = (svc.get("spec") or {}).get("clusterIP") or "10.96.0.1"
-    v["kubernetes_cluster_ip"] = cluster_ip
-    v["service_subnet"] = str(ipaddress.ip_network(f"{cluster_ip}/12", strict=False))
-    dns_svc = kube.get("v1", "Service", "kube-dns", "kube-system")
-    v["cluster_dns"] = ((dns_svc or {}).get("spec") or {}).get("clusterIP") or v["cluster_dns"]
+    v.update(cluster_facts(kube))
     record = Record.load(kube, EDGE_NAMESPACE)
     if record and record.params.get("masterPublicAddr"):
         master = record.params["masterPublicAddr"]

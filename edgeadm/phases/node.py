@@ -47,14 +47,14 @@ def discover(ctx: JoinContext) -> None:
     version = discovery.api_get(d, "/version", token) or {}
     ctx.server_version = {k: str(v) for k, v in version.items()}
     cm = discovery.api_get(d, "/api/v1/namespaces/kube-system/configmaps/kubelet-config", token)
-    if not cm or cm.get("__forbidden__"):
+    if not cm:
         raise EdgeadmError("cannot read kube-system/kubelet-config with this token",
                            hint="run `edgeadm addon edge-apps` on the master (it creates what joining needs)")
     ctx.kubelet_config = yaml.safe_load(cm["data"]["kubelet"]) or {}
     if o.enable_edge:
         info = discovery.api_get(d, f"/api/v1/namespaces/{EDGE_NAMESPACE}/configmaps/edge-info", token)
         tls = discovery.api_get(d, f"/api/v1/namespaces/{EDGE_NAMESPACE}/secrets/lite-apiserver-tls", token)
-        if not info or info.get("__forbidden__") or not tls or tls.get("__forbidden__"):
+        if not info or not tls:
             raise EdgeadmError("this cluster has no edge apps (edge-system/edge-info is missing)",
                                hint="run `edgeadm addon edge-apps` on the master, or join with --enable-edge=false")
         ctx.edge_info = info.get("data") or {}
@@ -148,7 +148,7 @@ def preflight(ctx: JoinContext) -> None:
     def token_valid() -> Outcome:
         d = ctx.discovered
         node = discovery.api_get(d, f"/api/v1/nodes/{ctx.node_name}", token)  # 401 raises: unknown/expired
-        if node is not None and not node.get("__forbidden__"):
+        if node is not None:
             return Outcome(errors=[f"a Node named `{ctx.node_name}` already exists in the cluster; pass "
                                    "--node-name or remove it"])
         return Outcome()

@@ -50,6 +50,7 @@ class AddonContext:
     values: dict[str, Any] = field(default_factory=dict)
     applier: Any = None
     signing_verified: bool = False
+    record_keys_before: set[str] = field(default_factory=set)  # entries an earlier run recorded (kept on rollback)
 
 
 def phases() -> tuple[Phase[AddonContext], ...]:
@@ -93,8 +94,6 @@ def run(options: AddonOptions) -> Report:
     runner: Runner[AddonContext] = Runner(phases(), frozenset(options.skip_phases))
     runner.validate()
     ctx = build_context(options)
-    from edgeadm.record import key_of
-
     try:
         runner.run(ctx)
     except (EdgeadmError, KeyboardInterrupt) as exc:
@@ -104,9 +103,7 @@ def run(options: AddonOptions) -> Report:
             from edgeadm.phases import detach
 
             try:
-                before = ctx.values.get("_record_keys_before", set())
-                mine = {key_of(r) for r in ctx.record.created} | {key_of(c["ref"]) for c in ctx.record.changed}
-                detach.undo_record(ctx.kube, Report(), only=mine - before)
+                detach.undo_record(ctx.kube, Report(), only=ctx.record.keys() - ctx.record_keys_before)
                 console.step("[rollback] the cluster is back to its state before addon")
             except EdgeadmError as undo_exc:
                 console.warn(f"rollback incomplete: {undo_exc}; run `edgeadm detach edge-apps` to finish it")

@@ -50,56 +50,46 @@ def delete(kube: Kube, ident: str) -> bool:
     return kube.delete("v1", "Secret", f"bootstrap-token-{tid}", "kube-system")
 
 
-def ca_hashes(kube: Kube) -> list[str]:
-    """The CA pins nodes check during discovery: of the CA in cluster-info (what they will see), else the cluster's."""
-    pems: list[bytes] = []
-    ci = kube.get("v1", "ConfigMap", "cluster-info", "kube-public")
-    if ci:
-        import yaml
+def _cluster_info(kube: Kube) -> list[dict[str, Any]]:
+    """The `cluster` entries of kube-public/cluster-info's kubeconfig (empty when there is none)."""
+    import yaml
 
-        conf = yaml.safe_load((ci.get("data") or {}).get("kubeconfig") or "") or {}
-        for c in conf.get("clusters") or []:
-            data = (c.get("cluster") or {}).get("certificate-authority-data")
-            if data:
-                pems.append(base64.b64decode(data))
+    ci = kube.get("v1", "ConfigMap", "cluster-info", "kube-public")
+    conf = yaml.safe_load(((ci or {}).get("data") or {}).get("kubeconfig") or "") or {}
+    return [c.get("cluster") or {} for c in conf.get("clusters") or []]
+
+
+def ca_hashes(kube: Kube, clusters: list[dict[str, Any]]) -> list[str]:
+    """The CA pins nodes check during discovery: of the CA in cluster-info (what they will see), else the cluster's."""
+    pems = [base64.b64decode(c["certificate-authority-data"]) for c in clusters if c.get("certificate-authority-data")]
     if not pems:
         cm = kube.get("v1", "ConfigMap", "kube-root-ca.crt", "kube-system")
         if cm and (cm.get("data") or {}).get("ca.crt"):
             pems.append(cm["data"]["ca.crt"].encode())
     hashes: list[str] = []
     for pem in pems:
-        for block in pem.split(b"-----END CERTIFICATE-----"):
-            if b"BEGIN CERTIFICATE" in block:
-                h = pki.spki_sha256(pki.load_cert_bytes(block + b"-----END CERTIFICATE-----\n", "cluster CA"))
-                if h not in hashes:
-                    hashes.append(h)
+        hashes += [h for h in pki.bundle_pins(pem, "cluster CA") if h not in hashes]
     if not hashes:
         raise EdgeadmError("cannot find the cluster CA (no cluster-info, no kube-root-ca.crt)",
                            hint="run `edgeadm addon edge-apps` first")
     return hashes
 
 
-def join_endpoint(kube: Kube) -> str:
+def join_endpoint(kube: Kube, clusters: list[dict[str, Any]]) -> str:
     """The address edge nodes use: what addon recorded, else cluster-info's server, else the kubeconfig's."""
     record = Record.load(kube, EDGE_NAMESPACE)
     if record and record.params.get("masterPublicAddr"):
         return str(record.params["masterPublicAddr"])
-    ci = kube.get("v1", "ConfigMap", "cluster-info", "kube-public")
-    server = ""
-    if ci:
-        import yaml
-
-        conf = yaml.safe_load((ci.get("data") or {}).get("kubeconfig") or "") or {}
-        for c in conf.get("clusters") or []:
-            server = (c.get("cluster") or {}).get("server") or server
-    server = server or kube.api_client.configuration.host
+    servers = [c["server"] for c in clusters if c.get("server")]
+    server = servers[-1] if servers else kube.api_client.configuration.host
     parts = urlsplit(server)
     return parts.netloc or server
 
 
 def join_info(kube: Kube, token: tokens.Token) -> dict[str, Any]:
-    endpoint = join_endpoint(kube)
-    hashes = ca_hashes(kube)
+    clusters = _cluster_info(kube)  # read once for both the endpoint and the CA pins
+    endpoint = join_endpoint(kube, clusters)
+    hashes = ca_hashes(kube, clusters)
     cmd = f"edgeadm join {endpoint} --token {token.value}" + "".join(
         f" --discovery-token-ca-cert-hash {h}" for h in hashes)
     return {"endpoint": endpoint, "token": token.value, "expires": _iso(token.expires), "caCertHashes": hashes,
