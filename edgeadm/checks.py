@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from edgeadm import console
+from edgeadm import events as ev
 from edgeadm.errors import EdgeadmError, PreflightError
 
 
@@ -23,9 +23,15 @@ class Check:
     fn: Callable[[], Outcome]
 
 
-def run_checks(checks: Sequence[Check], ignore: Iterable[str]) -> list[str]:
-    """Run every check, print `[WARNING Name]` / `[ERROR Name]`, raise one PreflightError listing failures."""
-    ignored = {i.strip().lower() for i in ignore if i.strip()}
+def ignored(name: str, ignore: Iterable[str]) -> bool:
+    """True when --ignore-preflight-errors names this check (case-insensitive) or `all`."""
+    names = {i.strip().lower() for i in ignore if i.strip()}
+    return "all" in names or name.lower() in names
+
+
+def run_checks(checks: Sequence[Check], ignore: Iterable[str], events: ev.Events) -> list[str]:
+    """Run every check, emit each finding, raise one PreflightError listing failures; returns names that warned."""
+    ignore = list(ignore)
     failed: list[str] = []
     warned: list[str] = []
     for check in checks:
@@ -34,13 +40,12 @@ def run_checks(checks: Sequence[Check], ignore: Iterable[str]) -> list[str]:
         except EdgeadmError as exc:
             outcome = Outcome(errors=[str(exc)])
         for w in outcome.warnings:
-            console.step(f"\t[WARNING {check.name}]: {w}")
+            events.emit(ev.CheckResult(check.name, "warning", w))
             warned.append(check.name)
         for e in outcome.errors:
-            if "all" in ignored or check.name.lower() in ignored:
-                console.step(f"\t[WARNING {check.name}]: {e} (ignored)")
-            else:
-                console.step(f"\t[ERROR {check.name}]: {e}")
+            skip = ignored(check.name, ignore)
+            events.emit(ev.CheckResult(check.name, "error", e, ignored=skip))
+            if not skip:
                 failed.append(f"{check.name}: {e}")
     if failed:
         first = failed[0]

@@ -1,4 +1,10 @@
-"""The only module that prints: results to stdout, progress and diagnostics to stderr."""
+"""The only module that prints: results to stdout, progress and diagnostics to stderr.
+
+Workflows and libraries emit `edgeadm.events`; `Display` turns them into today's step lines. Long work
+(`Progress` events) shows as a progress bar on a terminal and as a plain line per tenth otherwise. The bar is
+click's own (`click.progressbar`): click is already a dependency and is imported at start-up anyway, so progress
+costs no extra package on edge machines and no start-up time.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,11 @@ import logging
 import sys
 from typing import Any
 
-_verbosity = 0
+from edgeadm import events as ev
 
 
-def configure(verbosity: int, *, debug: bool = False) -> None:
-    """Set verbosity once per process: -v shows INFO logs, -vv DEBUG; third-party loggers stay quiet unless debug."""
-    global _verbosity
-    _verbosity = verbosity
+def configure_logging(verbosity: int, *, debug: bool = False) -> None:
+    """-v shows INFO logs, -vv DEBUG; third-party loggers stay quiet unless --debug."""
     level = logging.WARNING
     if verbosity >= 2 or debug:
         level = logging.DEBUG
@@ -22,10 +26,6 @@ def configure(verbosity: int, *, debug: bool = False) -> None:
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname).1s %(name)s: %(message)s", force=True)
     for noisy in ("urllib3", "kubernetes", "paramiko"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.ERROR)
-
-
-def verbosity() -> int:
-    return _verbosity
 
 
 def out(text: str = "") -> None:
@@ -43,31 +43,104 @@ def out_data(data: Any, fmt: str) -> None:
 
         sys.stdout.write(yaml.safe_dump(data, sort_keys=False))
         sys.stdout.flush()
-    else:  # pragma: no cover - guarded by click.Choice
-        raise ValueError(fmt)
+    else:
+        raise ValueError(f"unknown output format {fmt}")
 
 
-def step(text: str) -> None:
-    """A progress line (stderr); hidden with -q."""
-    if _verbosity >= 0:
-        sys.stderr.write(text + "\n")
-        sys.stderr.flush()
-
-
-def info(text: str) -> None:
-    """A detail line shown only with -v."""
-    if _verbosity >= 1:
-        sys.stderr.write(text + "\n")
-        sys.stderr.flush()
+def _err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
 
 
 def warn(text: str) -> None:
-    sys.stderr.write(f"warning: {text}\n")
-    sys.stderr.flush()
+    _err(f"warning: {text}")
 
 
 def error(text: str, hint: str | None = None) -> None:
-    sys.stderr.write(f"error: {text}\n")
+    _err(f"error: {text}")
     if hint:
-        sys.stderr.write(f"hint: {hint}\n")
-    sys.stderr.flush()
+        _err(f"hint: {hint}")
+
+
+class Display:
+    """Shows a run's events on stderr: steps unless quiet (verbosity < 0), details with -v, warnings always."""
+
+    def __init__(self, verbosity: int = 0, *, tty: bool | None = None) -> None:
+        self.verbosity = verbosity
+        self.tty = sys.stderr.isatty() if tty is None else tty
+        self._bar: Any = None
+        self._bar_task = ""
+        self._bar_done = 0
+        self._last_tenth: dict[str, int] = {}
+        self._log = logging.getLogger("edgeadm.phases")
+
+    # what the CLI itself says
+    def step(self, text: str) -> None:
+        self.emit(ev.Step(text))
+
+    def warn(self, text: str) -> None:
+        self.emit(ev.Warn(text))
+
+    def emit(self, event: ev.Event) -> None:
+        if isinstance(event, ev.Step):
+            if self.verbosity >= 0:
+                self._close_bar()
+                _err(event.text)
+        elif isinstance(event, ev.Detail):
+            if self.verbosity >= 1:
+                self._close_bar()
+                _err(event.text)
+        elif isinstance(event, ev.Warn):
+            self._close_bar()
+            warn(event.text)
+        elif isinstance(event, ev.CheckResult):
+            if self.verbosity >= 0:
+                level = "WARNING" if event.level == "warning" or event.ignored else "ERROR"
+                suffix = " (ignored)" if event.ignored else ""
+                _err(f"\t[{level} {event.check}]: {event.message}{suffix}")
+        elif isinstance(event, ev.PhaseStarted):
+            self._log.debug("phase %s started", event.name)
+        elif isinstance(event, ev.PhaseDone):
+            self._log.info("phase %s took %.2fs", event.name, event.seconds)
+        elif isinstance(event, ev.PhaseFailed):
+            self._close_bar()
+            self._log.info("phase %s failed: %s", event.name, event.error)
+        elif isinstance(event, ev.Progress):
+            if self.verbosity >= 0:
+                self._progress(event)
+        elif isinstance(event, ev.ProgressDone):
+            if self._bar_task == event.task:
+                self._close_bar()
+            self._last_tenth.pop(event.task, None)
+
+    def _progress(self, event: ev.Progress) -> None:
+        if self.tty and event.total:
+            import click
+
+            if self._bar is None or self._bar_task != event.task:
+                self._close_bar()
+                self._bar = click.progressbar(length=event.total, label=event.task, file=sys.stderr,
+                                              show_pos=event.unit == "files")
+                self._bar.__enter__()
+                self._bar_task, self._bar_done = event.task, 0
+            self._bar.update(event.done - self._bar_done)
+            self._bar_done = event.done
+            return
+        # not a terminal: a plain line per tenth of a download (per 10 MiB when the size is unknown), and one line
+        # when a count of files is complete
+        if event.unit == "files":
+            if event.done == event.total:
+                _err(f"{event.task} {event.done}/{event.total}")
+            return
+        tenth = event.done * 10 // event.total if event.total else event.done // (10 << 20)
+        if self._last_tenth.get(event.task, -1) == tenth:
+            return
+        self._last_tenth[event.task] = tenth
+        pct = f" ({event.done * 100 // event.total}%)" if event.total else ""
+        _err(f"{event.task} {event.done >> 20} MiB{pct}")
+
+    def _close_bar(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+            self._bar_task = ""

@@ -28,6 +28,16 @@ class ConfigError(EdgeadmError):
     """Bad input (a file, an address, a kubeconfig) found before anything changed."""
 
 
+class UsageError(ConfigError):
+    """A flag or option value is invalid (exit code 2, as click's own usage errors). `flag` names the option."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, hint: str | None = None, *, flag: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.flag = flag
+
+
 class PreflightError(EdgeadmError):
     """One or more preflight checks failed; nothing was changed."""
 
@@ -39,18 +49,16 @@ class PartialFailure(EdgeadmError):
 
     exit_code = EXIT_PARTIAL
 
-    def __init__(self, message: str, outcomes: dict[str, object] | None = None, hint: str | None = None) -> None:
+    def __init__(self, message: str, failed: list[str] | None = None, hint: str | None = None) -> None:
         super().__init__(message, hint)
-        self.outcomes = outcomes or {}
+        self.failed = failed or []
 
 
 class PhaseError(EdgeadmError):
-    """A phase failed; the message names the phase path."""
+    """An expected failure inside a phase; the message names the phase and the exit code is the cause's."""
 
-    def __init__(self, phase: str, cause: BaseException) -> None:
-        hint = cause.hint if isinstance(cause, EdgeadmError) else None
-        super().__init__(f"phase {phase}: {cause}", hint)
+    def __init__(self, phase: str, cause: EdgeadmError) -> None:
+        super().__init__(f"phase {phase}: {cause}", cause.hint)
         self.phase = phase
         self.cause = cause
-        if isinstance(cause, EdgeadmError):
-            self.exit_code = cause.exit_code
+        self.exit_code = cause.exit_code

@@ -19,15 +19,12 @@ import io
 import json
 import os
 import platform
-import shutil
-import stat
 import tarfile
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from edgeadm import console
+from edgeadm import events as ev
 from edgeadm.errors import ConfigError, EdgeadmError
 
 TOP = "edge-install"
@@ -92,12 +89,12 @@ def build(out: Path, *, arch: str, kubernetes_version: str, kubelet: Path, conta
 
 
 # ------------------------------------------------------------------------------------------------------- fetch
-def fetch(source: str, dest_dir: Path, *, pinned_sha256: str | None) -> Path:
+def fetch(source: str, dest_dir: Path, *, pinned_sha256: str | None, events: ev.Events = ev.NULL) -> Path:
     """Download (http/https) or locate (path) the package and verify its checksum; returns the local file."""
     is_url = source.startswith(("http://", "https://"))
     if is_url:
         local = dest_dir / "package.tar.gz"
-        _download(source, local)
+        _download(source, local, events)
         expected = pinned_sha256 or _sidecar_url(source)
     else:
         local = Path(source)
@@ -132,23 +129,22 @@ def _sidecar_url(url: str) -> str | None:
     return r.text.split()[0] if r.status_code == 200 and r.text.strip() else None
 
 
-def _download(url: str, dest: Path) -> None:
+def _download(url: str, dest: Path, events: ev.Events) -> None:
     import requests
 
+    task = "[package] downloaded"
     try:
         with requests.get(url, stream=True, timeout=DOWNLOAD_TIMEOUT) as r:
             if r.status_code != 200:
                 raise EdgeadmError(f"download of `{url}` failed: HTTP {r.status_code}")
-            total = int(r.headers.get("Content-Length") or 0)
-            done, last = 0, -1
+            total = int(r.headers.get("Content-Length") or 0) or None
+            done = 0
             with open(dest, "wb") as fh:
                 for block in r.iter_content(CHUNK):
                     fh.write(block)
                     done += len(block)
-                    pct = int(done * 100 / total) if total else -1
-                    if pct // 10 != last // 10:
-                        console.step(f"[package] downloaded {done >> 20} MiB" + (f" ({pct}%)" if total else ""))
-                        last = pct
+                    events.emit(ev.Progress(task, done, total))
+            events.emit(ev.ProgressDone(task))
     except requests.RequestException as exc:
         raise EdgeadmError(f"download of `{url}` failed: {exc}", hint="check the URL and the network") from exc
 
@@ -172,6 +168,10 @@ class Package:
 
     def has(self, rel: str) -> bool:
         return rel in self.manifest.get("files", {})
+
+    def files(self) -> list[str]:
+        """Every file the manifest lists (paths relative to the package root), sorted."""
+        return sorted(self.manifest.get("files") or {})
 
 
 def check_members(tar: tarfile.TarFile) -> None:
@@ -206,7 +206,7 @@ def _normalize(p: PurePosixPath) -> PurePosixPath:
     return PurePosixPath(*parts) if parts else PurePosixPath(".")
 
 
-def unpack(archive: Path, dest: Path) -> Package:
+def unpack(archive: Path, dest: Path, *, events: ev.Events = ev.NULL) -> Package:
     """Unpack into `dest` (a fresh staging directory) and verify every file against the manifest."""
     try:
         with tarfile.open(archive, "r:*") as tar:
@@ -219,21 +219,14 @@ def unpack(archive: Path, dest: Path) -> Package:
         manifest = json.loads((root / "manifest.json").read_text())
     except (OSError, ValueError) as exc:
         raise ConfigError(f"install package `{archive}` has no valid {TOP}/manifest.json") from exc
-    for rel, digest in (manifest.get("files") or {}).items():
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict):
+        raise ConfigError(f"install package `{archive}` has no file list in {TOP}/manifest.json")
+    task = "[package] verified files"
+    for n, (rel, digest) in enumerate(sorted(files.items()), 1):
         f = root / rel
         if not f.is_file() or sha256_file(f) != digest:
             raise ConfigError(f"install package file `{rel}` does not match the package manifest")
+        events.emit(ev.Progress(task, n, len(files), unit="files"))
+    events.emit(ev.ProgressDone(task))
     return Package(root, manifest)
-
-
-def staging_dir(base: Path) -> Path:
-    base.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix="pkg-", dir=base))
-
-
-def clean(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def make_executable(path: Path) -> None:
-    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)

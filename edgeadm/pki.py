@@ -166,7 +166,8 @@ def load_cert(path: Path) -> Any:
     try:
         return x509.load_pem_x509_certificate(data)
     except ValueError as exc:
-        raise ConfigError(f"`{path}` is not a PEM certificate ({exc})", hint="pass the cluster CA with --ca.cert") from exc
+        raise ConfigError(f"`{path}` is not a PEM certificate ({exc})",
+                          hint="pass the cluster CA with --ca.cert") from exc
 
 
 def load_cert_bytes(data: bytes, what: str) -> Any:
@@ -175,6 +176,29 @@ def load_cert_bytes(data: bytes, what: str) -> Any:
         return x509.load_pem_x509_certificate(data)
     except ValueError as exc:
         raise ConfigError(f"{what} is not a PEM certificate ({exc})") from exc
+
+
+def load_cert_der(data: bytes) -> Any:
+    return _x509().load_der_x509_certificate(data)
+
+
+def reusable(cert_pem: str | None, key_pem: str | None, ca: Any, dns: list[str], ips: list[str]) -> bool:
+    """An existing certificate is kept when the same CA signed it, it is valid for a year more, and SANs match."""
+    if not cert_pem or not key_pem:
+        return False
+    try:
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+        cert = load_cert_bytes(cert_pem.encode(), "existing certificate")
+        cert.verify_directly_issued_by(ca)
+        if not matches(cert, load_pem_private_key(key_pem.encode(), None)):
+            return False
+        if cert.not_valid_after_utc < dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=365):
+            return False
+        have_dns, have_ips = san_strings(cert)
+        return set(have_dns) == set(dns) and set(have_ips) == set(ips)
+    except Exception:  # noqa: BLE001 - anything odd about an old certificate means "make a new one"
+        return False
 
 
 def load_key(path: Path) -> Any:

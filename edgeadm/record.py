@@ -12,7 +12,15 @@ import base64
 import copy
 import json
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
+
+from edgeadm.constants import EDGE_NAMESPACE
+from edgeadm.kube.types import KubeAPI
+
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY_VALUE = "edgeadm"
+MANAGED_LABELS = {MANAGED_BY_LABEL: MANAGED_BY_VALUE}  # on every object addon creates, and on the record itself
+NAMESPACE_CREATED_ANNOTATION = "edgeadm.superedge.io/created-by"  # the edge namespace, when addon created it
 
 RECORD_NAME = "edgeadm-addon-record"
 RECORD_KIND = "Secret"
@@ -22,13 +30,6 @@ FORMAT = 1
 # Fields the server owns; stripped from saved prior content so a restore does not fight the server.
 SERVER_FIELDS = ("uid", "resourceVersion", "managedFields", "creationTimestamp", "generation", "selfLink",
                  "deletionTimestamp", "deletionGracePeriodSeconds")
-
-
-class KubeLike(Protocol):
-    dry_run: bool
-
-    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None: ...
-    def apply(self, obj: dict[str, Any], *, force: bool = True) -> dict[str, Any]: ...
 
 
 def ref_of(obj: dict[str, Any]) -> dict[str, str]:
@@ -52,9 +53,16 @@ def strip_server_fields(obj: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def describe(ref: dict[str, Any]) -> str:
+    """`Kind ns/name` (or `Kind name`) of an object or a reference."""
+    meta = ref.get("metadata") or ref
+    ns = meta.get("namespace")
+    return f"{ref['kind']} {ns}/{meta['name']}" if ns else f"{ref['kind']} {meta['name']}"
+
+
 @dataclass
 class Record:
-    namespace: str
+    namespace: str = EDGE_NAMESPACE
     created: list[dict[str, str]] = field(default_factory=list)
     changed: list[dict[str, Any]] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
@@ -81,27 +89,24 @@ class Record:
         self.created = [r for r in self.created if key_of(r) != k]
         self.changed = [c for c in self.changed if key_of(c["ref"]) != k]
 
-    def empty(self) -> bool:
-        return not self.created and not self.changed
-
-    def to_object(self, labels: dict[str, str]) -> dict[str, Any]:
+    def to_object(self) -> dict[str, Any]:
         body = {"format": FORMAT, "state": self.state, "params": self.params, "created": self.created,
                 "changed": self.changed}
         encoded = base64.b64encode(json.dumps(body, sort_keys=True).encode()).decode()
         return {
             "apiVersion": "v1", "kind": RECORD_KIND, "type": "Opaque",
-            "metadata": {"name": RECORD_NAME, "namespace": self.namespace, "labels": labels},
+            "metadata": {"name": RECORD_NAME, "namespace": self.namespace, "labels": dict(MANAGED_LABELS)},
             "data": {RECORD_KEY: encoded},
         }
 
-    def save(self, kube: KubeLike, labels: dict[str, str]) -> None:
+    def save(self, kube: KubeAPI) -> None:
         """Persist the record (never in dry-run: nothing changes then)."""
         if kube.dry_run:
             return
-        kube.apply(self.to_object(labels))
+        kube.apply(self.to_object())
 
     @classmethod
-    def load(cls, kube: KubeLike, namespace: str) -> Record | None:
+    def load(cls, kube: KubeAPI, namespace: str = EDGE_NAMESPACE) -> Record | None:
         obj = kube.get("v1", RECORD_KIND, RECORD_NAME, namespace)
         if obj is None:
             return None

@@ -1,7 +1,6 @@
-"""The one template loader: Jinja (StrictUndefined) templates -> parsed Kubernetes objects.
+"""Cluster templates: Jinja (StrictUndefined) -> parsed Kubernetes objects.
 
-Templates come from the packaged `edgeadm/manifests` directory when installed from a wheel, else from the
-repository's `manifests/` beside the package; a same-named file in an override directory wins.
+Our templates come from `edgeadm.resources` (the one loader); a same-named file in an override directory wins.
 Rendering is pure: no I/O beyond reading templates.
 """
 
@@ -14,31 +13,31 @@ from typing import Any
 
 import yaml
 
+from edgeadm import resources
 from edgeadm.errors import ConfigError
 
-
-def manifest_dir() -> Path:
-    """Where our own templates live (packaged copy first, then the source tree)."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "manifests", here.parent / "manifests"):
-        if candidate.is_dir() and any(candidate.glob("*.yaml")):
-            return candidate
-    raise ConfigError("edgeadm's templates are missing from this installation", hint="reinstall edgeadm")
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~10x faster; same safe semantics
+_ENV: Any = None
+_COMPILED: dict[str, Any] = {}
 
 
 def template_names() -> list[str]:
-    return sorted(p.name for p in manifest_dir().glob("*.yaml"))
+    return resources.cluster_templates()
 
 
-def template_path(name: str, override_dir: Path | None = None) -> Path:
+def _location(name: str, override_dir: Path | None) -> tuple[str, str]:
+    """(where, text) of the template `name`: the override when there is one, else ours."""
     if override_dir is not None:
         candidate = override_dir / name
         if candidate.is_file():
-            return candidate
-    path = manifest_dir() / name
-    if not path.is_file():
-        raise ConfigError(f"template `{name}` not found")
-    return path
+            return str(candidate), candidate.read_text()
+    ours = resources.template(name)
+    return str(ours), ours.read_text()
+
+
+def template_source(name: str, override_dir: Path | None = None) -> str:
+    """The raw template text (what `edgeadm manifests --templates` writes)."""
+    return _location(name, override_dir)[1]
 
 
 def _b64(value: str | bytes) -> str:
@@ -49,11 +48,6 @@ def _b64(value: str | bytes) -> str:
 def _indent_block(value: str, width: int) -> str:
     pad = " " * width
     return "\n".join(pad + line if line else line for line in str(value).splitlines())
-
-
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~10x faster; same safe semantics
-_ENV: Any = None
-_COMPILED: dict[tuple[str, float], Any] = {}
 
 
 def _environment() -> Any:
@@ -72,37 +66,40 @@ def _environment() -> Any:
     return env
 
 
-def _compiled(path: Path) -> Any:
-    key = (str(path), path.stat().st_mtime)
-    if key not in _COMPILED:
-        _COMPILED[key] = _environment().from_string(path.read_text())
-    return _COMPILED[key]
+def _compiled(text: str) -> Any:
+    if text not in _COMPILED:
+        _COMPILED[text] = _environment().from_string(text)
+    return _COMPILED[text]
+
+
+def _render_text(name: str, values: Mapping[str, Any], override_dir: Path | None) -> tuple[str, str]:
+    import jinja2
+
+    where, source = _location(name, override_dir)
+    try:
+        return where, str(_compiled(source).render(**values))
+    except jinja2.TemplateError as exc:
+        lineno = getattr(exc, "lineno", None)
+        line = f" line {lineno}" if lineno else ""
+        raise ConfigError(f"template `{where}`{line} does not render: {exc}",
+                          hint="fix or remove the override in --manifest-dir") from exc
 
 
 def render_text(name: str, values: Mapping[str, Any], *, override_dir: Path | None = None) -> str:
     """Render one template to YAML text; any template error is a ConfigError naming the file."""
-    import jinja2
-
-    path = template_path(name, override_dir)
-    try:
-        return str(_compiled(path).render(**values))
-    except jinja2.TemplateError as exc:
-        where = f" line {exc.lineno}" if getattr(exc, "lineno", None) else ""
-        raise ConfigError(f"template `{path}`{where} does not render: {exc}",
-                          hint="fix or remove the override in --manifest-dir") from exc
+    return _render_text(name, values, override_dir)[1]
 
 
 def render(name: str, values: Mapping[str, Any], *, override_dir: Path | None = None) -> list[dict[str, Any]]:
     """Render one template and parse it into objects (empty documents dropped)."""
-    text = render_text(name, values, override_dir=override_dir)
-    path = template_path(name, override_dir)
+    where, text = _render_text(name, values, override_dir)
     try:
         docs = [d for d in yaml.load_all(text, Loader=_LOADER) if d]
     except yaml.YAMLError as exc:
-        raise ConfigError(f"template `{path}` renders invalid YAML: {str(exc).splitlines()[0]}",
+        raise ConfigError(f"template `{where}` renders invalid YAML: {str(exc).splitlines()[0]}",
                           hint="fix or remove the override in --manifest-dir") from exc
     for doc in docs:
         if not isinstance(doc, dict) or not {"apiVersion", "kind", "metadata"} <= doc.keys():
-            raise ConfigError(f"template `{path}` renders something that is not a Kubernetes object",
+            raise ConfigError(f"template `{where}` renders something that is not a Kubernetes object",
                               hint="every document needs apiVersion, kind and metadata")
     return docs

@@ -1,8 +1,7 @@
-"""Phases as data and the runner that owns their order, selection and error wrapping."""
+"""Phases as data and the runner that owns their order, selection, help listing, events and error wrapping."""
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import time
@@ -10,14 +9,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from edgeadm import events as ev
 from edgeadm.errors import EdgeadmError, PhaseError
 
-log = logging.getLogger(__name__)
+C = TypeVar("C", contravariant=True)
 
-C = TypeVar("C")
-
-# Testing hook: when set to a phase name, the process kills itself with SIGKILL right after that phase, which is
-# exactly what a crash or `kill -9` at that step boundary does. Used by the kill-and-re-run tests.
+# Testing hook, documented in README: when set to a phase name, the process kills itself with SIGKILL right after
+# that phase, which is exactly what a crash or `kill -9` at that step boundary does. The kill-and-re-run tests use
+# it; it changes nothing when unset.
 CRASH_AFTER_ENV = "EDGEADM_TEST_CRASH_AFTER"
 
 
@@ -37,6 +36,7 @@ class Phase(Generic[C]):
 class Runner(Generic[C]):
     phases: Sequence[Phase[C]]
     skip: frozenset[str] = field(default_factory=frozenset)
+    events: ev.Events = ev.NULL
 
     def validate(self) -> None:
         """Reject unknown phase names and skips that break a dependency, before anything runs."""
@@ -53,35 +53,39 @@ class Runner(Generic[C]):
                     raise EdgeadmError(f"phase `{p.name}` needs phase `{dep}`, which is skipped")
 
     def run(self, ctx: C) -> list[str]:
-        """Run the phases in order; returns the names that ran. Failures are wrapped with the phase name."""
+        """Run the phases in order; returns the names that ran.
+
+        An expected failure (EdgeadmError) is wrapped as PhaseError naming the phase. Anything else is a bug: it
+        goes up unchanged, with the phase name added as a note, so the error boundary reports it as unexpected.
+        """
         self.validate()
         ran: list[str] = []
         crash_after = os.environ.get(CRASH_AFTER_ENV)
         for p in self.phases:
-            if p.name in self.skip:
-                log.info("skipping phase %s", p.name)
-                continue
-            if p.run_if is not None and not p.run_if(ctx):
+            if p.name in self.skip or (p.run_if is not None and not p.run_if(ctx)):
                 continue
             started = time.monotonic()
+            self.events.emit(ev.PhaseStarted(p.name))
             try:
                 p.run(ctx)
-            except PhaseError:
-                raise
-            except KeyboardInterrupt:
+            except PhaseError as exc:
+                self.events.emit(ev.PhaseFailed(p.name, str(exc)))
                 raise
             except EdgeadmError as exc:
+                self.events.emit(ev.PhaseFailed(p.name, str(exc)))
                 raise PhaseError(p.name, exc) from exc
-            except Exception as exc:  # noqa: BLE001 - named with its phase for the user
-                raise PhaseError(p.name, exc) from exc
+            except Exception as exc:
+                self.events.emit(ev.PhaseFailed(p.name, f"unexpected {type(exc).__name__}"))
+                exc.add_note(f"in phase {p.name}")
+                raise
             ran.append(p.name)
-            log.info("phase %s took %.2fs", p.name, time.monotonic() - started)
+            self.events.emit(ev.PhaseDone(p.name, time.monotonic() - started))
             if crash_after == p.name:
                 os.kill(os.getpid(), signal.SIGKILL)
         return ran
 
 
 def describe(phases: Sequence[Phase[Any]]) -> str:
-    """The phase listing shown in a command's --help."""
+    """The phase listing shown in a command's --help, from the phase tuple itself."""
     width = max(len(p.name) for p in phases)
     return "\n".join(f"  {p.name.ljust(width)}  {p.help}" for p in phases)

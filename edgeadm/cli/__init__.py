@@ -17,11 +17,12 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 
 @dataclass
 class GlobalOptions:
-    """Options every command sees; built once by the root group."""
+    """Options every command sees; built once by the root group. `display` shows a run's events."""
 
     kubeconfig: str | None
     verbosity: int
     debug: bool
+    display: console.Display
 
 
 _debug_requested = bool(os.environ.get("EDGEADM_DEBUG"))
@@ -49,8 +50,8 @@ def root(ctx: click.Context, kubeconfig: str | None, verbose: int, quiet: bool, 
     global _debug_requested
     _debug_requested = _debug_requested or debug or verbose > 0
     level = -1 if quiet else verbose
-    console.configure(level, debug=debug)
-    ctx.obj = GlobalOptions(kubeconfig=kubeconfig, verbosity=level, debug=debug)
+    console.configure_logging(level, debug=debug)
+    ctx.obj = GlobalOptions(kubeconfig=kubeconfig, verbosity=level, debug=debug, display=console.Display(level))
 
 
 def _register() -> None:
@@ -92,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the error boundary
         if _debug_requested:
             traceback.print_exc(file=sys.stderr)
-        console.error(f"unexpected {type(exc).__name__}: {exc}", "re-run with -v to see the traceback and report it")
+        where = "".join(f" ({note})" for note in getattr(exc, "__notes__", []))
+        console.error(f"unexpected {type(exc).__name__}: {exc}{where}",
+                      "re-run with -v to see the traceback and report it")
         return EXIT_ERROR
     return int(rv) if isinstance(rv, int) else EXIT_OK

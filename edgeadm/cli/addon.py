@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
 from edgeadm.cli import GlobalOptions
-from edgeadm.cli.common import address_option, csv_list, output_option, show_report
+from edgeadm.cli.common import PhasedCommand, csv_list, output_option, show_report, usage_errors
 from edgeadm.constants import DEFAULT_EDGE_VERSION, DEFAULT_IMAGE_REPOSITORY, EDGE_VIRTUAL_ADDR
+
+
+def _phases() -> Sequence[Any]:
+    from edgeadm.workflows.addon import phases
+
+    return phases()
 
 
 @click.group()
@@ -16,15 +24,14 @@ def addon() -> None:
     """Add capabilities to an existing cluster."""
 
 
-@addon.command("edge-apps", epilog="Phases (for --skip-phases): preflight, prepare, namespace, join-prerequisites, "
-                                   "tunnel, edge-health, service-group, marginal-autonomy, edge-info, wait, finish")
+@addon.command("edge-apps", cls=PhasedCommand, phases=_phases)
 @click.option("--ca.cert", "ca_cert", type=click.Path(path_type=Path), default="/etc/kubernetes/pki/ca.crt",
               show_default=True, help="Cluster CA certificate.")
 @click.option("--ca.key", "ca_key", type=click.Path(path_type=Path), default="/etc/kubernetes/pki/ca.key",
               show_default=True, help="Cluster CA private key.")
-@address_option("--master-public-addr",
-                help="HOST[:PORT] edge nodes use to reach kube-apiserver. Default: first control-plane node's "
-                     "InternalIP and the API server's port.")
+@click.option("--master-public-addr", default=None, metavar="HOST[:PORT]",
+              help="HOST[:PORT] edge nodes use to reach kube-apiserver. Default: first control-plane node's "
+                   "InternalIP and the API server's port.")
 @click.option("--edge-version", default=DEFAULT_EDGE_VERSION, show_default=True, help="SuperEdge image tag.")
 @click.option("--edge-image-repository", default=DEFAULT_IMAGE_REPOSITORY, show_default=True)
 @click.option("--edge-virtual-addr", default=EDGE_VIRTUAL_ADDR, show_default=True,
@@ -41,9 +48,11 @@ def addon() -> None:
 @click.option("--no-rollback", is_flag=True, help="On failure keep what was done (detach undoes it later).")
 @output_option
 @click.pass_obj
-def edge_apps(opts: GlobalOptions, output: str, **kw: object) -> None:
+def edge_apps(opts: GlobalOptions, /, output: str, **flags: Any) -> None:
     """Deploy SuperEdge's edge components and adapt the cluster for edge autonomy."""
-    from edgeadm.workflows.addon import AddonOptions, run
+    from edgeadm.workflows import addon as wf
 
-    report = run(AddonOptions(kubeconfig=opts.kubeconfig, **kw))  # type: ignore[arg-type]
+    with usage_errors():
+        options = wf.AddonOptions.parse(kubeconfig=opts.kubeconfig, **flags)
+    report = wf.run(options, opts.display)
     show_report(report, output, title="addon edge-apps")

@@ -1,13 +1,15 @@
-"""Option helpers shared by commands."""
+"""Option helpers shared by commands: flag collection, our usage errors shown as click's, phase listings."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import click
 
 from edgeadm import console
+from edgeadm.errors import UsageError
 from edgeadm.report import CHANGED, CREATED, UNCHANGED, Report
 
 
@@ -16,21 +18,36 @@ def csv_list(_ctx: click.Context, _param: click.Parameter, value: str | tuple[st
     return tuple(p.strip() for v in items for p in (v or "").split(",") if p.strip())
 
 
-def _address(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is None:
-        return None
-    from edgeadm.addr import split_host_port
-    from edgeadm.errors import ConfigError
-
+@contextmanager
+def usage_errors() -> Iterator[None]:
+    """Show an options type's UsageError the way click shows its own (usage line, `Error: ...`, exit 2)."""
     try:
-        split_host_port(value)
-    except ConfigError as exc:
-        raise click.BadParameter(exc.message, param=param) from None
-    return value
+        yield
+    except UsageError as exc:
+        if exc.flag:
+            raise click.BadParameter(exc.message, param_hint=f"'{exc.flag}'") from None
+        raise click.UsageError(exc.message) from None
 
 
-def address_option(name: str, **kw: Any) -> Callable[[Any], Any]:
-    return click.option(name, default=None, callback=_address, metavar="HOST[:PORT]", **kw)
+class PhasedCommand(click.Command):
+    """A command whose --help ends with its workflow's phase listing, taken from the phase tuple itself (computed
+    only when help is shown, so start-up never imports the phases)."""
+
+    def __init__(self, *args: Any, phases: Callable[[], Sequence[Any]], epilog_note: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._phases = phases
+        self._note = epilog_note
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from edgeadm.workflow import describe
+
+        formatter.write_paragraph()
+        formatter.write_text("Phases (for --skip-phases):")
+        with formatter.indentation():
+            formatter.write(describe(self._phases()) + "\n")
+        if self._note:
+            formatter.write_paragraph()
+            formatter.write_text(self._note)
 
 
 output_option = click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text",

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from edgeadm import console
 from edgeadm.cli import GlobalOptions
 from edgeadm.cli.common import output_option, show_report
 
@@ -25,16 +24,9 @@ def detach() -> None:
 @click.option("--dry-run", is_flag=True, help="Change nothing; print what would be removed or restored.")
 @output_option
 @click.pass_obj
-def edge_apps(opts: GlobalOptions, force: bool, dry_run: bool, output: str, **_compat: object) -> None:
+def edge_apps(opts: GlobalOptions, /, force: bool, dry_run: bool, output: str, **_compat: object) -> None:
     """Remove the edge components and restore what addon changed, from addon's record in the cluster."""
-    from edgeadm import kube, kubeconfig
-    from edgeadm.phases.detach import detach as run_detach
-    from edgeadm.report import Report
+    from edgeadm.workflows import detach as wf
 
-    k = kube.connect(kubeconfig.resolve(opts.kubeconfig), dry_run=dry_run)
-    report = Report(dry_run=dry_run)
-    if not run_detach(k, report, force=force):
-        console.step("No edge apps found in this cluster; nothing to do")
-    else:
-        console.step("Detach edge-apps success" if not dry_run else "Detach edge-apps (dry run)")
+    report = wf.run(wf.DetachOptions(kubeconfig=opts.kubeconfig, force=force, dry_run=dry_run), opts.display)
     show_report(report, output, title="detach edge-apps", verbs=("deleted", "restored"))

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-import socket
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
 from edgeadm.cli import GlobalOptions
-from edgeadm.cli.common import csv_list
+from edgeadm.cli.common import PhasedCommand, csv_list, usage_errors
 
 
-@click.command(epilog="Phases (for --skip-phases): discovery, package, preflight, install, runtime, "
-                      "kubelet-config, edge, kubelet-start. The token may also come from $EDGEADM_TOKEN, which "
-                      "keeps it out of the process list.")
+def _phases() -> Sequence[Any]:
+    from edgeadm.workflows.join import phases
+
+    return phases()
+
+
+@click.command(cls=PhasedCommand, phases=_phases,
+               epilog_note="The token may also come from $EDGEADM_TOKEN, which keeps it out of the process list.")
 @click.argument("endpoint", metavar="HOST:PORT")
 @click.option("--token", envvar="EDGEADM_TOKEN", required=True, help="Bootstrap token (or $EDGEADM_TOKEN).")
 @click.option("--discovery-token-ca-cert-hash", "ca_hashes", multiple=True, metavar="sha256:HEX",
               help="Pin of the cluster CA (repeatable).")
-@click.option("--discovery-token-unsafe-skip-ca-verification", "unsafe_skip", is_flag=True,
+@click.option("--discovery-token-unsafe-skip-ca-verification", "unsafe_skip_ca_verification", is_flag=True,
               help="Trust any CA that signed cluster-info for the token (not recommended).")
 @click.option("--install-pkg-path", metavar="PATH|URL", help="The static install package (file or http(s) URL).")
 @click.option("--install-pkg-sha256", metavar="HEX", help="Pin the package's sha256 (else <package>.sha256).")
@@ -36,27 +42,10 @@ from edgeadm.cli.common import csv_list
 @click.option("--dry-run", is_flag=True, help="Verify everything, change nothing; print what would change.")
 @click.option("--no-rollback", is_flag=True, help="On failure keep what was done (`edgeadm reset` undoes it).")
 @click.pass_obj
-def join(opts: GlobalOptions, endpoint: str, token: str, ca_hashes: tuple[str, ...], unsafe_skip: bool,
-         node_name: str | None, **kw: object) -> None:
+def join(opts: GlobalOptions, /, **flags: Any) -> None:
     """Join this machine to the cluster at HOST:PORT."""
-    from edgeadm import tokens
-    from edgeadm.addr import split_host_port
-    from edgeadm.discovery import parse_ca_hash
-    from edgeadm.errors import ConfigError
-    from edgeadm.workflows.join import JoinOptions, run
+    from edgeadm.workflows import join as wf
 
-    try:
-        split_host_port(endpoint)
-        token_id, token_secret = tokens.parse(token)
-        pins = tuple(parse_ca_hash(h) for h in ca_hashes)
-    except ConfigError as exc:
-        raise click.UsageError(exc.message) from None
-    if not kw.get("install_pkg_path"):
-        raise click.UsageError("--install-pkg-path is required (the static install package: a file or http(s) URL)")
-    if not pins and not unsafe_skip:
-        raise click.UsageError("--discovery-token-ca-cert-hash is required (or "
-                               "--discovery-token-unsafe-skip-ca-verification)")
-    name = (node_name or socket.gethostname()).lower()
-    options = JoinOptions(endpoint=endpoint, token=token, ca_hashes=pins, unsafe_skip_ca_verification=unsafe_skip,
-                          **kw)  # type: ignore[arg-type]
-    run(options, name, token_id, token_secret)
+    with usage_errors():
+        options = wf.JoinOptions.parse(**flags)
+    wf.run(options, opts.display)

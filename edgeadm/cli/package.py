@@ -30,9 +30,9 @@ def package() -> None:
 def build(output: Path, arch: str | None, kubernetes_version: str, kubelet: Path, lite_apiserver: Path | None,
           containerd_bins: tuple[Path, ...], cni_dir: Path, pause_tar: Path, pause_image: str) -> None:
     """Write OUTPUT (tar.gz) and OUTPUT.sha256."""
-    from edgeadm import package as pkg
+    from edgeadm.workflows.package import build as build_package
 
-    digest = pkg.build(output, arch=arch or pkg.machine_arch(), kubernetes_version=kubernetes_version,
-                       kubelet=kubelet, containerd_bins=list(containerd_bins), cni_dir=cni_dir, pause_tar=pause_tar,
-                       pause_image=pause_image, lite_apiserver=lite_apiserver)
+    digest = build_package(output, arch=arch, kubernetes_version=kubernetes_version, kubelet=kubelet,
+                           containerd_bins=list(containerd_bins), cni_dir=cni_dir, pause_tar=pause_tar,
+                           pause_image=pause_image, lite_apiserver=lite_apiserver)
     console.out(f"{digest}  {output}")

@@ -6,7 +6,6 @@ import sys
 
 import click
 
-from edgeadm import console
 from edgeadm.cli import GlobalOptions
 
 
@@ -17,20 +16,12 @@ from edgeadm.cli import GlobalOptions
 @click.pass_obj
 def reset(opts: GlobalOptions, force: bool, delete_node: bool) -> None:
     """Revert every change join made to this machine; continues past failures and lists what it could not undo."""
-    from edgeadm import host
-    from edgeadm.errors import EdgeadmError
+    from edgeadm.workflows import reset as wf
 
-    journal = host.Journal.load()
-    if journal is None:
-        console.step("Nothing to reset: this machine has no edgeadm join journal")
-        return
-    if not force and sys.stdin.isatty():
-        click.confirm(f"Reset will undo {len(journal.entries)} change(s) made by `edgeadm join`. Proceed?",
-                      abort=True, err=True)
-    problems = host.undo(journal, delete_node=delete_node)
-    if problems:
-        for p in problems:
-            console.warn(f"could not undo: {p}")
-        raise EdgeadmError(f"reset left {len(problems)} change(s) behind (listed above)",
-                           hint="fix the cause and run `edgeadm reset` again; the journal keeps what is left")
-    console.step("[reset] this machine is back to its state before `edgeadm join`")
+    def confirm(changes: int) -> bool:
+        if sys.stdin.isatty():
+            click.confirm(f"Reset will undo {changes} change(s) made by `edgeadm join`. Proceed?", abort=True,
+                          err=True)
+        return True
+
+    wf.run(wf.ResetOptions(force=force, delete_node=delete_node), opts.display, confirm=confirm)

@@ -12,20 +12,6 @@ _out = click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]
                     show_default=True)
 
 
-def _kube(opts: GlobalOptions):  # type: ignore[no-untyped-def]
-    """The light REST client when the kubeconfig allows it (start-up 5x faster), else the full client."""
-    from edgeadm import kubeconfig
-    from edgeadm.kube.light import connect_light
-
-    path = kubeconfig.resolve(opts.kubeconfig)
-    light = connect_light(path)
-    if light is not None:
-        return light
-    from edgeadm import kube
-
-    return kube.connect(path)
-
-
 @click.group()
 def token() -> None:
     """Manage bootstrap tokens for joining nodes."""
@@ -44,20 +30,17 @@ def token() -> None:
 def create(opts: GlobalOptions, value: str | None, ttl: str, usages: tuple[str, ...], groups: tuple[str, ...],
            description: str, print_join_command: bool, output: str) -> None:
     """Create a bootstrap token (random unless TOKEN is given); prints the token or the join command."""
-    from edgeadm import tokens
     from edgeadm.workflows import token as wf
 
-    tok = tokens.new_token(value, ttl=tokens.parse_duration(ttl), usages=usages, groups=groups,
-                           description=description)
-    k = _kube(opts)
-    info = wf.join_info(k, tok) if print_join_command else None  # compute first: fail before creating anything
-    wf.create(k, tok)
+    options = wf.TokenCreateOptions.parse(value=value, ttl=ttl, usages=usages, groups=groups,
+                                          description=description, print_join_command=print_join_command)
+    info = wf.create_token(wf.connect(opts.kubeconfig), options)
     if output != "text":
-        console.out_data(info or wf.as_dict(tok), output)
+        console.out_data(info or wf.as_dict(options.token), output)
     elif info:
         console.out(info["joinCommand"])
     else:
-        console.out(tok.value)
+        console.out(options.token.value)
 
 
 @token.command("list")
@@ -67,7 +50,7 @@ def list_(opts: GlobalOptions, output: str) -> None:
     """List bootstrap tokens."""
     from edgeadm.workflows import token as wf
 
-    items = wf.list_tokens(_kube(opts))
+    items = wf.list_tokens(wf.connect(opts.kubeconfig))
     if output != "text":
         console.out_data([wf.as_dict(t) for t in items], output)
         return
@@ -83,7 +66,7 @@ def delete(opts: GlobalOptions, ids: tuple[str, ...]) -> None:
     from edgeadm.errors import EdgeadmError
     from edgeadm.workflows import token as wf
 
-    k = _kube(opts)
+    k = wf.connect(opts.kubeconfig)
     missing = []
     for ident in ids:
         if wf.delete(k, ident):
@@ -97,6 +80,6 @@ def delete(opts: GlobalOptions, ids: tuple[str, ...]) -> None:
 @token.command("generate")
 def generate() -> None:
     """Print a random token without creating it."""
-    from edgeadm import tokens
+    from edgeadm.workflows import token as wf
 
-    console.out(tokens.generate())
+    console.out(wf.generate())

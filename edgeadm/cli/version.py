@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from edgeadm import console
 from edgeadm.cli import GlobalOptions
 
 
@@ -13,6 +14,13 @@ from edgeadm.cli import GlobalOptions
 @click.pass_obj
 def version(opts: GlobalOptions, output: str, client: bool) -> None:
     """Print the edgeadm version and the cluster's version when reachable."""
-    from edgeadm.workflows.version import collect, show
+    from edgeadm.workflows.version import collect
 
-    show(collect(opts.kubeconfig, client_only=client), output)
+    data = collect(opts.kubeconfig, opts.display, client_only=client)
+    if output != "text":
+        console.out_data(data, output)
+        return
+    console.out(f"edgeadm version: {data['clientVersion']['edgeadmVersion']}")
+    server = data.get("serverVersion")
+    if server:
+        console.out(f"Server version: {server.get('gitVersion')}")

@@ -1,102 +1,138 @@
-"""`join`: options -> context -> ordered phases (bodies in edgeadm.phases.node); rollback on failure."""
+"""`join`: options -> context -> ordered phases; rollback on failure; the done message.
+
+`JoinContext` satisfies `edgeadm.phases.join.data.JoinData` (mypy checks it below): the cluster facts, the
+unpacked package and the journaled host are computed on first use and cached.
+"""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from edgeadm import console
+from edgeadm import events as ev
+from edgeadm import package as pkg
 from edgeadm.errors import EdgeadmError
+from edgeadm.host import Journal, LocalHost, undo
+from edgeadm.node.cluster import JoinCluster, read_cluster
+from edgeadm.node.paths import CONTAINERD_SOCK, NODE, NodePaths
+from edgeadm.options import JoinOptions
+from edgeadm.phases.join import discovery, edge, install, kubelet, package, preflight, runtime
+from edgeadm.phases.join.data import JoinData
 from edgeadm.workflow import Phase, Runner
 
-
-@dataclass(frozen=True)
-class JoinOptions:
-    endpoint: str
-    token: str
-    ca_hashes: tuple[str, ...]
-    unsafe_skip_ca_verification: bool
-    install_pkg_path: str | None
-    install_pkg_sha256: str | None
-    enable_edge: bool = True
-    node_name: str | None = None
-    cri_socket: str | None = None
-    ignore_preflight_errors: tuple[str, ...] = ()
-    skip_phases: tuple[str, ...] = ()
-    dry_run: bool = False
-    no_rollback: bool = False
-    discovery_timeout: float = 60.0
-    register_timeout: float = 180.0
-    kubelet_config_patch: Path | None = None
+__all__ = ["JoinContext", "JoinOptions", "phases", "run"]
 
 
 @dataclass
 class JoinContext:
     options: JoinOptions
-    node_name: str
-    token_id: str
-    token_secret: str
-    host: Any = None  # edgeadm.host.Host, created when the first change is about to happen
-    discovered: Any = None
-    server_version: dict[str, str] = field(default_factory=dict)
-    kubelet_config: dict[str, Any] = field(default_factory=dict)
-    edge_info: dict[str, str] = field(default_factory=dict)
-    lite_tls: dict[str, bytes] = field(default_factory=dict)
-    package: Any = None
-    staging: Path | None = None
-    cri_socket: str = "unix:///run/containerd/containerd.sock"
-    node_ready: str = "Unknown"
+    events: ev.Events = ev.NULL
+    paths: NodePaths = NODE
+    _cluster: JoinCluster | None = field(default=None, init=False, repr=False)
+    _package: pkg.Package | None = field(default=None, init=False, repr=False)
+    _host: LocalHost | None = field(default=None, init=False, repr=False)
+    staging: Path | None = field(default=None, init=False)
+
+    @property
+    def cri_socket(self) -> str:
+        return self.options.cri_socket or f"unix://{CONTAINERD_SOCK}"
+
+    def cluster(self) -> JoinCluster:
+        if self._cluster is None:
+            self._cluster = read_cluster(self.options, self.events)
+        return self._cluster
+
+    def package(self) -> pkg.Package:
+        if self._package is None:
+            o = self.options
+            self.staging = Path(tempfile.mkdtemp(prefix="edgeadm-pkg-"))
+            local = pkg.fetch(o.install_pkg_path, self.staging, pinned_sha256=o.install_pkg_sha256,
+                              events=self.events)
+            self.events.emit(ev.Step(f"[package] {o.install_pkg_path}: checksum verified"))
+            self._package = pkg.unpack(local, self.staging / "unpacked", events=self.events)
+            if local.parent == self.staging:
+                local.unlink()
+            self.events.emit(ev.Step(f"[package] unpacked kubelet {self._package.kubernetes_version} for "
+                                     f"{self._package.arch}"))
+        return self._package
+
+    def host(self) -> LocalHost:
+        if self._host is None:
+            journal = Journal(self.paths.state_dir, dry_run=self.options.dry_run)
+            self._host = LocalHost(journal, self.events)
+            journal.meta.update({"node": self.options.node_name, "endpoint": self.options.endpoint,
+                                 "edge": self.options.enable_edge})
+        return self._host
+
+    @property
+    def host_changed(self) -> bool:
+        return self._host is not None and not self.options.dry_run and bool(self._host.journal.entries)
+
+    def cleanup(self) -> None:
+        """Remove the staging directory of the package (it holds ~100 MB)."""
+        if self.staging is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
 
 
-def phases() -> tuple[Phase[JoinContext], ...]:
-    from edgeadm.phases import node as p
+def _satisfies(ctx: JoinContext) -> JoinData:
+    return ctx  # mypy proves JoinContext satisfies the JoinData Protocol
 
+
+def phases() -> tuple[Phase[JoinData], ...]:
     return (
-        Phase("discovery", "Verify the cluster: signed cluster-info, pinned CA, token", p.discover, skippable=False),
-        Phase("package", "Fetch, verify and unpack the static install package", p.package_phase, skippable=False),
-        Phase("preflight", "Check this machine, the package and the cluster before any change", p.preflight),
-        Phase("install", "Install kubelet, CNI plugins, runtime binaries and kernel settings", p.install,
+        Phase("discovery", "Verify the cluster: signed cluster-info, pinned CA, token", discovery.run,
+              skippable=False),
+        Phase("package", "Fetch, verify and unpack the static install package", package.run, skippable=False),
+        Phase("preflight", "Check this machine, the package and the cluster before any change", preflight.run,
+              dependencies=("discovery", "package")),
+        Phase("install", "Install kubelet, CNI plugins, runtime binaries and kernel settings", install.run,
               dependencies=("package",)),
-        Phase("runtime", "Configure and start containerd (skipped with --cri-socket)", p.runtime,
-              run_if=lambda c: c.options.cri_socket is None),
-        Phase("kubelet-config", "Write the kubelet configuration, bootstrap kubeconfig and unit", p.kubelet_config),
-        Phase("edge", "lite-apiserver on this node (with --enable-edge)", p.edge,
-              run_if=lambda c: c.options.enable_edge),
-        Phase("kubelet-start", "Start the kubelet, TLS-bootstrap and wait for the Node", p.kubelet_start),
+        Phase("runtime", "Configure and start containerd (skipped with --cri-socket)", runtime.run,
+              run_if=lambda d: d.options.cri_socket is None, dependencies=("install",)),
+        Phase("kubelet-config", "Write the kubelet configuration, bootstrap kubeconfig and unit",
+              kubelet.kubelet_config),
+        Phase("edge", "lite-apiserver on this node (with --enable-edge)", edge.run,
+              run_if=lambda d: d.options.enable_edge, dependencies=("install",)),
+        Phase("kubelet-start", "Start the kubelet, TLS-bootstrap and wait for the Node", kubelet.kubelet_start,
+              dependencies=("install", "kubelet-config")),
     )
 
 
-def run(options: JoinOptions, node_name: str, token_id: str, token_secret: str) -> JoinContext:
-    runner: Runner[JoinContext] = Runner(phases(), frozenset(options.skip_phases))
+def run(options: JoinOptions, events: ev.Events = ev.NULL) -> JoinContext:
+    """Join this machine; on failure undo what this run did (unless --no-rollback) and re-raise."""
+    runner: Runner[JoinData] = Runner(phases(), frozenset(options.skip_phases), events)
     runner.validate()
-    ctx = JoinContext(options=options, node_name=node_name, token_id=token_id, token_secret=token_secret)
+    ctx = JoinContext(options, events)
     try:
         runner.run(ctx)
-    except (EdgeadmError, KeyboardInterrupt) as exc:
+    except BaseException as exc:
         _rollback(ctx, exc)
         raise
     finally:
-        from edgeadm import package
-
-        if ctx.staging is not None:
-            package.clean(ctx.staging)
-        if ctx.discovered is not None:
-            ctx.discovered.ca_file.unlink(missing_ok=True)
+        ctx.cleanup()
+    if options.dry_run:
+        events.emit(ev.Step("[dry-run] every check passed; join would make the changes above (nothing was changed)"))
+        return ctx
+    for line in ("", "This node has joined the cluster:",
+                 "* Certificate signing request was sent to apiserver and a response was received.",
+                 "* The Kubelet was informed of the new secure connection details.", "",
+                 "Run 'kubectl get nodes' on the control-plane to see this node join the cluster."):
+        events.emit(ev.Step(line))
     return ctx
 
 
 def _rollback(ctx: JoinContext, exc: BaseException) -> None:
-    if ctx.host is None or ctx.options.dry_run or not ctx.host.journal.entries:
+    if not ctx.host_changed:
         return
     if ctx.options.no_rollback:
-        console.step("[rollback] skipped (--no-rollback); `edgeadm reset` undoes this partial join")
+        ctx.events.emit(ev.Step("[rollback] skipped (--no-rollback); `edgeadm reset` undoes this partial join"))
         return
-    from edgeadm import host
-
-    console.step(f"[rollback] join failed ({exc}); undoing its changes")
-    problems = host.undo(ctx.host.journal)
-    if problems:
-        console.warn("rollback could not undo: " + "; ".join(problems) + " (run `edgeadm reset`)")
+    reason = str(exc) if isinstance(exc, EdgeadmError) else type(exc).__name__
+    ctx.events.emit(ev.Step(f"[rollback] join failed ({reason}); undoing its changes"))
+    left = undo(ctx.host().journal)
+    if left:
+        ctx.events.emit(ev.Warn("rollback could not undo: " + "; ".join(map(str, left)) + " (run `edgeadm reset`)"))
     else:
-        console.step("[rollback] this machine is back to its state before join")
+        ctx.events.emit(ev.Step("[rollback] this machine is back to its state before join"))

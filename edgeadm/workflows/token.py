@@ -4,35 +4,46 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-from edgeadm import pki, tokens
-from edgeadm.constants import EDGE_NAMESPACE
+from edgeadm import kube as kube_seam
+from edgeadm import kubeconfig, pki, tokens, values
 from edgeadm.errors import EdgeadmError
+from edgeadm.kube.types import KubeAPI
+from edgeadm.options import TokenCreateOptions
 from edgeadm.record import Record
 
-
-class Kube(Protocol):
-    """What token needs from a cluster client (edgeadm.kube.Kube or the lighter edgeadm.kube.light.LightKube)."""
-
-    api_client: Any
-
-    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None: ...
-    def list(self, api_version: str, kind: str, *, namespace: str | None = None,
-             label_selector: str | None = None) -> list[dict[str, Any]]: ...
-    def create(self, obj: dict[str, Any]) -> dict[str, Any]: ...
-    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> bool: ...
+__all__ = ["TokenCreateOptions", "connect", "create", "create_token", "delete", "generate", "join_info", "list_tokens"]
 
 
-def create(kube: Kube, token: tokens.Token) -> None:
+def connect(kubeconfig_flag: str | None) -> KubeAPI:
+    """The fast REST client when the kubeconfig allows it (token commands run in scripts' loops), else the full one."""
+    path: Path = kubeconfig.resolve(kubeconfig_flag)
+    return kube_seam.connect_fast(path)
+
+
+def generate() -> str:
+    """A random token, not created in any cluster."""
+    return tokens.generate()
+
+
+def create_token(kube: KubeAPI, options: TokenCreateOptions) -> dict[str, Any] | None:
+    """Create the token; returns the join information when asked for it (computed first: fail before creating)."""
+    info = join_info(kube, options.token) if options.print_join_command else None
+    create(kube, options.token)
+    return info
+
+
+def create(kube: KubeAPI, token: tokens.Token) -> None:
     if kube.get("v1", "Secret", f"bootstrap-token-{token.id}", "kube-system") is not None:
         raise EdgeadmError(f"bootstrap token `{token.id}` already exists",
                            hint="pick another token, or delete it with `edgeadm token delete`")
     kube.create(token.to_secret())
 
 
-def list_tokens(kube: Kube) -> list[tokens.Token]:
+def list_tokens(kube: KubeAPI) -> list[tokens.Token]:
     out = []
     for obj in kube.list("v1", "Secret", namespace="kube-system"):
         if obj.get("type") != tokens.SECRET_TYPE:
@@ -43,14 +54,14 @@ def list_tokens(kube: Kube) -> list[tokens.Token]:
     return sorted(out, key=lambda t: t.id)
 
 
-def delete(kube: Kube, ident: str) -> bool:
+def delete(kube: KubeAPI, ident: str) -> bool:
     tid = ident.split(".")[0]
     if not tokens.ID_RE.match(tid):
         raise EdgeadmError(f"`{ident}` is not a token id or token", hint="ids are 6 characters [a-z0-9]")
     return kube.delete("v1", "Secret", f"bootstrap-token-{tid}", "kube-system")
 
 
-def _cluster_info(kube: Kube) -> list[dict[str, Any]]:
+def _cluster_info(kube: KubeAPI) -> list[dict[str, Any]]:
     """The `cluster` entries of kube-public/cluster-info's kubeconfig (empty when there is none)."""
     import yaml
 
@@ -59,13 +70,13 @@ def _cluster_info(kube: Kube) -> list[dict[str, Any]]:
     return [c.get("cluster") or {} for c in conf.get("clusters") or []]
 
 
-def ca_hashes(kube: Kube, clusters: list[dict[str, Any]]) -> list[str]:
+def ca_hashes(kube: KubeAPI, clusters: list[dict[str, Any]]) -> list[str]:
     """The CA pins nodes check during discovery: of the CA in cluster-info (what they will see), else the cluster's."""
     pems = [base64.b64decode(c["certificate-authority-data"]) for c in clusters if c.get("certificate-authority-data")]
     if not pems:
-        cm = kube.get("v1", "ConfigMap", "kube-root-ca.crt", "kube-system")
-        if cm and (cm.get("data") or {}).get("ca.crt"):
-            pems.append(cm["data"]["ca.crt"].encode())
+        root = values.root_ca_pem(kube)
+        if root:
+            pems.append(root.encode())
     hashes: list[str] = []
     for pem in pems:
         hashes += [h for h in pki.bundle_pins(pem, "cluster CA") if h not in hashes]
@@ -75,18 +86,18 @@ def ca_hashes(kube: Kube, clusters: list[dict[str, Any]]) -> list[str]:
     return hashes
 
 
-def join_endpoint(kube: Kube, clusters: list[dict[str, Any]]) -> str:
+def join_endpoint(kube: KubeAPI, clusters: list[dict[str, Any]]) -> str:
     """The address edge nodes use: what addon recorded, else cluster-info's server, else the kubeconfig's."""
-    record = Record.load(kube, EDGE_NAMESPACE)
+    record = Record.load(kube)
     if record and record.params.get("masterPublicAddr"):
         return str(record.params["masterPublicAddr"])
     servers = [c["server"] for c in clusters if c.get("server")]
-    server = servers[-1] if servers else kube.api_client.configuration.host
+    server = servers[-1] if servers else kube.server_url
     parts = urlsplit(server)
     return parts.netloc or server
 
 
-def join_info(kube: Kube, token: tokens.Token) -> dict[str, Any]:
+def join_info(kube: KubeAPI, token: tokens.Token) -> dict[str, Any]:
     clusters = _cluster_info(kube)  # read once for both the endpoint and the CA pins
     endpoint = join_endpoint(kube, clusters)
     hashes = ca_hashes(kube, clusters)
@@ -114,4 +125,4 @@ def table(items: list[tokens.Token]) -> list[str]:
         rows.append((t.value, ttl, _iso(t.expires) or "<never>", ",".join(t.usages), t.description or "<none>",
                      ",".join(t.groups)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return ["   ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    return ["   ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]

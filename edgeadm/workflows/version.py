@@ -6,11 +6,12 @@ import platform
 import sys
 from typing import Any
 
-from edgeadm import __version__, console
+from edgeadm import __version__
+from edgeadm import events as ev
 from edgeadm.errors import EdgeadmError
 
 
-def collect(kubeconfig_flag: str | None, *, client_only: bool = False) -> dict[str, Any]:
+def collect(kubeconfig_flag: str | None, events: ev.Events, *, client_only: bool = False) -> dict[str, Any]:
     data: dict[str, Any] = {
         "clientVersion": {
             "edgeadmVersion": __version__,
@@ -28,15 +29,5 @@ def collect(kubeconfig_flag: str | None, *, client_only: bool = False) -> dict[s
     except EdgeadmError as exc:
         if kubeconfig_flag:
             raise
-        console.warn(f"server version unavailable: {exc}")
+        events.emit(ev.Warn(f"server version unavailable: {exc}"))
     return data
-
-
-def show(data: dict[str, Any], output: str) -> None:
-    if output != "text":
-        console.out_data(data, output)
-        return
-    console.out(f"edgeadm version: {data['clientVersion']['edgeadmVersion']}")
-    server = data.get("serverVersion")
-    if server:
-        console.out(f"Server version: {server.get('gitVersion')}")

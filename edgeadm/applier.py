@@ -1,27 +1,20 @@
-"""Apply objects through the kube seam, recording each change in the addon record before making it."""
+"""The write-ahead Applier: note each object's prior state in the addon record, then server-side apply it."""
 
 from __future__ import annotations
 
 import copy
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from edgeadm import console
-from edgeadm.kube import MANAGED_BY_LABEL, MANAGED_BY_VALUE, Kube
-from edgeadm.record import Record, key_of, ref_of, strip_server_fields
+from edgeadm import events as ev
+from edgeadm.kube.types import KubeAPI
+from edgeadm.record import MANAGED_LABELS, Record, describe, key_of, ref_of, strip_server_fields
 from edgeadm.report import CHANGED, CREATED, KEPT, UNCHANGED, Report
-
-MANAGED_LABELS = {MANAGED_BY_LABEL: MANAGED_BY_VALUE}
 
 APPLY_PARALLELISM = 8  # concurrent requests per template; the API server's default inflight limit is 400
 
 # Compared to decide "changed" in dry-run, where resourceVersion cannot tell.
 _VOLATILE = ("resourceVersion", "managedFields", "generation", "uid", "creationTimestamp")
-
-
-def describe(obj: dict[str, Any]) -> str:
-    meta = obj.get("metadata", {})
-    ns = meta.get("namespace")
-    return f"{obj['kind']} {ns}/{meta['name']}" if ns else f"{obj['kind']} {meta['name']}"
 
 
 def _comparable(obj: dict[str, Any]) -> dict[str, Any]:
@@ -34,10 +27,11 @@ def _comparable(obj: dict[str, Any]) -> dict[str, Any]:
 class Applier:
     """Owns the write-ahead record discipline: note the prior state, then apply with server-side apply."""
 
-    def __init__(self, kube: Kube, record: Record, report: Report) -> None:
+    def __init__(self, kube: KubeAPI, record: Record, report: Report, events: ev.Events = ev.NULL) -> None:
         self.kube = kube
         self.record = record
         self.report = report
+        self.events = events
         self._namespaces: dict[str, bool] = {}
         self._prefetched: dict[str, dict[str, Any] | None] = {}
 
@@ -73,14 +67,14 @@ class Applier:
         else:
             current = self.kube.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
         if create_only and current is not None:
-            console.info(f"  {what}: exists, left as it is")
+            self.events.emit(ev.Detail(f"  {what}: exists, left as it is"))
             return KEPT, what
         if not self.record.knows(ref):
             if current is None:
                 self.record.add_created(ref)
             else:
                 self.record.add_changed(ref, current, restore_paths)
-            self.record.save(self.kube, MANAGED_LABELS)
+            self.record.save(self.kube)
         result = self.kube.apply(obj)
         if current is None:
             outcome = CREATED
@@ -90,7 +84,8 @@ class Applier:
             same = result["metadata"].get("resourceVersion") == current["metadata"].get("resourceVersion")
             outcome = UNCHANGED if same else CHANGED
         verb = {CREATED: "created", CHANGED: "changed", UNCHANGED: "unchanged"}[outcome]
-        console.info(f"  {what}: {'would be ' if self.kube.dry_run and outcome != UNCHANGED else ''}{verb}")
+        would = "would be " if self.kube.dry_run and outcome != UNCHANGED else ""
+        self.events.emit(ev.Detail(f"  {what}: {would}{verb}"))
         return outcome, what
 
     def apply_all(self, objs: list[dict[str, Any]], *, create_only: bool = False) -> list[str]:
@@ -100,8 +95,6 @@ class Applier:
         self._note_batch(objs)
         # Objects of one template do not depend on each other's existence (the server accepts a Deployment
         # before its ServiceAccount), so they go out concurrently; outcomes are reported in template order.
-        from concurrent.futures import ThreadPoolExecutor
-
         with ThreadPoolExecutor(max_workers=APPLY_PARALLELISM) as pool:
             results = list(pool.map(self._apply_one, objs))
         for outcome, what in results:
@@ -109,8 +102,6 @@ class Applier:
         return [o for o, _ in results]
 
     def _note_batch(self, objs: list[dict[str, Any]]) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
         def fetch(obj: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any] | None]:
             meta = obj["metadata"]
             ns = meta.get("namespace") if self.kube.namespaced(obj["apiVersion"], obj["kind"]) else None
@@ -130,4 +121,4 @@ class Applier:
                 self.record.add_changed(ref, current, None)
             changed = True
         if changed:
-            self.record.save(self.kube, MANAGED_LABELS)
+            self.record.save(self.kube)

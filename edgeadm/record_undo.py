@@ -1,16 +1,26 @@
-"""Undo addon from its record: restore what it changed, delete what it created, newest first."""
+"""Undo addon from its record: restore what it changed, delete what it created, newest first.
+
+Used by `detach edge-apps` and by addon's own rollback (only the entries of the failed run).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from edgeadm import console
 from edgeadm.constants import EDGE_LABEL_KEY, EDGE_NAMESPACE, LEGACY_EDGE_LABEL_KEY
 from edgeadm.errors import EdgeadmError
-from edgeadm.kube import Kube, KubeError
-from edgeadm.phases.apply import MANAGED_LABELS
-from edgeadm.phases.edgeapps import NAMESPACE_CREATED_ANNOTATION
-from edgeadm.record import RECORD_KIND, RECORD_NAME, Record, get_path, key_of, set_path
+from edgeadm.kube.errors import KubeError
+from edgeadm.kube.types import KubeAPI
+from edgeadm.record import (
+    NAMESPACE_CREATED_ANNOTATION,
+    RECORD_KIND,
+    RECORD_NAME,
+    Record,
+    describe,
+    get_path,
+    key_of,
+    set_path,
+)
 from edgeadm.report import ABSENT, DELETED, RESTORED, Report
 
 GONE_TIMEOUT = 120.0  # namespace and CRD deletion run finalizers; on a small cluster this takes seconds
@@ -18,12 +28,7 @@ GRID_KINDS = (("superedge.io/v1", "DeploymentGrid"), ("superedge.io/v1", "Servic
               ("superedge.io/v1", "StatefulSetGrid"))
 
 
-def _describe(ref: dict[str, str]) -> str:
-    ns = ref.get("namespace")
-    return f"{ref['kind']} {ns}/{ref['name']}" if ns else f"{ref['kind']} {ref['name']}"
-
-
-def blockers(kube: Kube) -> list[str]:
+def blockers(kube: KubeAPI) -> list[str]:
     """Reasons detach should not proceed without --force: edge nodes, or grids users created."""
     out: list[str] = []
     for key in (EDGE_LABEL_KEY, LEGACY_EDGE_LABEL_KEY):
@@ -41,12 +46,14 @@ def blockers(kube: Kube) -> list[str]:
     return out
 
 
-def undo_record(kube: Kube, report: Report, *, only: set[str] | None = None) -> bool:
+def undo_record(kube: KubeAPI, report: Report, *, only: set[str] | None = None) -> bool:
     """Undo the record (or only the entries whose keys are in `only`). Returns False when there was nothing."""
     record = Record.load(kube, EDGE_NAMESPACE)
     if record is None:
         return _orphan_namespace(kube, report)
-    selected = lambda ref: only is None or key_of(ref) in only  # noqa: E731
+    def selected(ref: dict[str, str]) -> bool:
+        return only is None or key_of(ref) in only
+
     failures: list[str] = []
     for entry in reversed(list(record.changed)):
         ref = entry["ref"]
@@ -55,9 +62,9 @@ def undo_record(kube: Kube, report: Report, *, only: set[str] | None = None) -> 
         try:
             _restore(kube, entry, report)
             record.forget(ref)
-            record.save(kube, MANAGED_LABELS)
+            record.save(kube)
         except KubeError as exc:
-            failures.append(f"restore {_describe(ref)}: {exc}")
+            failures.append(f"restore {describe(ref)}: {exc}")
     ns_ref = None
     for ref in reversed(list(record.created)):
         if not selected(ref):
@@ -67,13 +74,13 @@ def undo_record(kube: Kube, report: Report, *, only: set[str] | None = None) -> 
             continue
         try:
             gone = kube.delete(ref["apiVersion"], ref["kind"], ref["name"], ref.get("namespace"))
-            report.add(DELETED if gone else ABSENT, _describe(ref))
+            report.add(DELETED if gone else ABSENT, describe(ref))
             if gone and ref["kind"] == "CustomResourceDefinition" and not kube.dry_run:
                 _wait_gone(kube, ref)
             record.forget(ref)
-            record.save(kube, MANAGED_LABELS)
+            record.save(kube)
         except KubeError as exc:
-            failures.append(f"delete {_describe(ref)}: {exc}")
+            failures.append(f"delete {describe(ref)}: {exc}")
     if failures:
         report.failures.extend(failures)
         raise EdgeadmError(f"{len(failures)} object(s) could not be undone: {failures[0]}",
@@ -90,12 +97,12 @@ def undo_record(kube: Kube, report: Report, *, only: set[str] | None = None) -> 
     return True
 
 
-def _restore(kube: Kube, entry: dict[str, Any], report: Report) -> None:
+def _restore(kube: KubeAPI, entry: dict[str, Any], report: Report) -> None:
     ref, prior, paths = entry["ref"], entry["prior"], entry.get("paths")
     current = kube.get(ref["apiVersion"], ref["kind"], ref["name"], ref.get("namespace"))
     if current is None:
-        report.warnings.append(f"{_describe(ref)} no longer exists; nothing to restore")
-        report.add(ABSENT, _describe(ref))
+        report.warnings.append(f"{describe(ref)} no longer exists; nothing to restore")
+        report.add(ABSENT, describe(ref))
         return
     if paths:
         body = current
@@ -109,10 +116,10 @@ def _restore(kube: Kube, entry: dict[str, Any], report: Report) -> None:
     body.pop("status", None)
     body["metadata"].pop("managedFields", None)
     kube.replace(body)
-    report.add(RESTORED, _describe(ref))
+    report.add(RESTORED, describe(ref))
 
 
-def _orphan_namespace(kube: Kube, report: Report) -> bool:
+def _orphan_namespace(kube: KubeAPI, report: Report) -> bool:
     """A run that crashed before writing its record leaves only a namespace marked as ours."""
     ns = kube.get("v1", "Namespace", EDGE_NAMESPACE)
     if ns is None or (ns["metadata"].get("annotations") or {}).get(NAMESPACE_CREATED_ANNOTATION) != "addon":
@@ -124,18 +131,7 @@ def _orphan_namespace(kube: Kube, report: Report) -> bool:
     return True
 
 
-def _wait_gone(kube: Kube, ref: dict[str, str]) -> None:
-    kube.wait_for(f"{_describe(ref)} to be deleted",
+def _wait_gone(kube: KubeAPI, ref: dict[str, str]) -> None:
+    kube.wait_for(f"{describe(ref)} to be deleted",
                   lambda: kube.get(ref["apiVersion"], ref["kind"], ref["name"], ref.get("namespace")) is None,
                   timeout=GONE_TIMEOUT)
-
-
-def detach(kube: Kube, report: Report, *, force: bool) -> bool:
-    """The detach workflow: guard, then undo the record. Returns False when the cluster had no edge apps."""
-    found = blockers(kube)
-    if found and not force:
-        raise EdgeadmError(f"cannot detach edge apps: {found[0]}",
-                           hint="reset or relabel the edge nodes first, or pass --force")
-    for b in found:
-        console.warn(f"{b} (continuing: --force)")
-    return undo_record(kube, report)

@@ -1,0 +1,125 @@
+"""Undo a journal newest first: keep going past failures and report what was left behind."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgeadm.errors import EdgeadmError
+from edgeadm.host.journal import (
+    Byproduct,
+    ContainersStarted,
+    DirCreated,
+    Entry,
+    FileWritten,
+    Journal,
+    NetdevExpected,
+    NodeRegistered,
+    SysctlSet,
+    UnitEnabled,
+)
+from edgeadm.host.local import run, sysctl_path
+
+
+@dataclass(frozen=True)
+class LeftBehind:
+    """One change undo could not revert, and why."""
+
+    what: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.what}: {self.reason}"
+
+
+def describe(entry: Entry) -> str:
+    name = getattr(entry, "path", None) or getattr(entry, "name", None) or getattr(entry, "key", "")
+    return f"{'file' if isinstance(entry, FileWritten) else entry.op} {name}"
+
+
+def undo(journal: Journal, *, node: Callable[[NodeRegistered], None] | None = None) -> list[LeftBehind]:
+    """Revert `journal` newest first. `node` undoes a registered Node (None: leave the Node alone).
+
+    Each undone entry leaves the journal at once, so an interrupted undo resumes where it stopped. When nothing is
+    left behind the journal, its backups and (if join created it) the state directory are removed.
+    """
+    left: list[LeftBehind] = []
+    for entry in reversed(list(journal.entries)):
+        try:
+            if isinstance(entry, NodeRegistered):
+                if node is not None:
+                    node(entry)
+            else:
+                undo_one(entry)
+            journal.remove(entry)
+        except (OSError, EdgeadmError) as exc:
+            left.append(LeftBehind(describe(entry), str(exc)))
+    if not left:
+        run(["systemctl", "daemon-reload"], check=False)
+        if not journal.meta.get("state_dir_existed", False):
+            shutil.rmtree(journal.state_dir, ignore_errors=True)
+        else:
+            journal.path.unlink(missing_ok=True)
+            shutil.rmtree(journal.backups, ignore_errors=True)
+    return left
+
+
+def mounts_under(path: Path) -> list[str]:
+    out = []
+    prefix = str(path).rstrip("/") + "/"
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        mp = line.split()[1].replace("\\040", " ")
+        if mp == str(path) or mp.startswith(prefix):
+            out.append(mp)
+    return sorted(out, key=len, reverse=True)
+
+
+def _remove_tree(p: Path) -> None:
+    for mp in mounts_under(p):
+        run(["umount", "-l", mp], check=False)
+    if p.is_dir() and not p.is_symlink():
+        shutil.rmtree(p)
+    elif p.exists() or p.is_symlink():
+        p.unlink()
+
+
+def undo_one(entry: Entry) -> None:
+    """Revert one entry (not NodeRegistered: that needs the API server)."""
+    if isinstance(entry, UnitEnabled):
+        if not entry.was_active:
+            run(["systemctl", "stop", entry.name], check=False, timeout=90)
+        if not entry.was_enabled:
+            run(["systemctl", "disable", entry.name], check=False)
+        run(["systemctl", "reset-failed", entry.name], check=False)
+    elif isinstance(entry, FileWritten):
+        if entry.rewrite:
+            return
+        p = Path(entry.path)
+        if entry.backup:
+            shutil.copy2(entry.backup, p, follow_symlinks=False)
+        elif p.exists() or p.is_symlink():
+            p.unlink()
+    elif isinstance(entry, (DirCreated, Byproduct)):
+        _remove_tree(Path(entry.path))
+    elif isinstance(entry, NetdevExpected):
+        if run(["ip", "link", "show", entry.name], check=False).returncode == 0:
+            run(["ip", "link", "delete", entry.name])
+    elif isinstance(entry, ContainersStarted):
+        _remove_containers(entry)
+    elif isinstance(entry, SysctlSet):
+        sysctl_path(entry.key).write_text(entry.prior)
+
+
+def _remove_containers(entry: ContainersStarted) -> None:
+    """Stop and remove what the kubelet ran in containerd's k8s.io namespace (only on runtimes we did not install)."""
+    base = [entry.ctr, "-a", entry.socket, "-n", "k8s.io"]
+    for kind in ("tasks", "containers"):
+        res = run([*base, kind, "ls", "-q"], check=False)
+        for ident in res.stdout.split():
+            if kind == "tasks":
+                run([*base, "tasks", "kill", "-s", "SIGKILL", ident], check=False)
+                run([*base, "tasks", "delete", "-f", ident], check=False)
+            else:
+                run([*base, "containers", "rm", ident], check=False)

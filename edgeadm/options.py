@@ -1,0 +1,209 @@
+"""Every command's options, validated and defaulted once, outside click.
+
+Each options type has a `parse(...)` constructor taking the raw flag values; it raises `UsageError` (exit 2) for
+a bad flag value, or `ConfigError` where the problem is a file or a value checked against the outside world. The
+CLI only collects flags and calls `parse`; a batch inventory row goes through exactly the same `JoinOptions.parse`.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edgeadm import addr, tokens
+from edgeadm.constants import DEFAULT_EDGE_VERSION, DEFAULT_IMAGE_REPOSITORY, EDGE_VIRTUAL_ADDR
+from edgeadm.errors import ConfigError, UsageError
+
+# RFC 1123 subdomain, as Kubernetes validates object names (Node names included): lowercase, at most 253.
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_VERSION = re.compile(r"^v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
+# registry[:port]/path of an image repository (docker reference grammar, without tag or digest)
+_REPOSITORY = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9]+([._-][a-z0-9]+)*)*(:[0-9]+)?"
+                         r"(/[a-z0-9]+([._]|__|-+)?[a-z0-9]*)*$")
+_SHA256 = re.compile(r"^(sha256:)?[0-9a-f]{64}$")
+
+
+def parse_node_name(value: str | None) -> str:
+    """The node name: the flag, else this machine's hostname; lowercased and checked as Kubernetes does."""
+    name = (value if value is not None else socket.gethostname()).strip().lower()
+    if len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
+        source = "--node-name" if value is not None else f"this machine's hostname `{name}`"
+        raise UsageError(f"{source} is not a valid node name (lowercase RFC 1123: a-z, 0-9, '-', '.'; "
+                         "at most 253 characters)", hint="pass a valid --node-name", flag="--node-name")
+    return name
+
+
+def parse_ca_hash(value: str) -> str:
+    """A `--discovery-token-ca-cert-hash` value, normalised to `sha256:<hex>`."""
+    v = value.strip().lower()
+    if not v.startswith("sha256:") or len(v) != 71 or any(c not in "0123456789abcdef" for c in v[7:]):
+        raise UsageError(f"`{value}` is not a CA hash", hint="expected sha256:<64 hex digits>")
+    return v
+
+
+def parse_edge_version(value: str) -> str:
+    v = value.strip()
+    v = v if v.startswith("v") else f"v{v}"
+    if not _VERSION.match(v):
+        raise UsageError(f"`{value}` is not a version (vMAJOR.MINOR.PATCH)", flag="--edge-version")
+    return v
+
+
+def parse_image_repository(value: str) -> str:
+    v = value.strip().rstrip("/")
+    if not _REPOSITORY.match(v):
+        raise UsageError(f"`{value}` is not an image repository (registry[:port]/path)",
+                         flag="--edge-image-repository")
+    return v
+
+
+def _address(value: str | None, flag: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        addr.split_host_port(value)
+    except ConfigError as exc:
+        raise UsageError(exc.message, exc.hint, flag=flag) from None
+    return value
+
+
+def _ipv4(value: str, flag: str) -> str:
+    import ipaddress
+
+    try:
+        return str(ipaddress.IPv4Address(value.strip()))
+    except ValueError:
+        raise UsageError(f"`{value}` is not an IPv4 address", flag=flag) from None
+
+
+@dataclass(frozen=True)
+class AddonOptions:
+    kubeconfig: str | None
+    ca_cert: Path
+    ca_key: Path
+    master_public_addr: str | None
+    edge_version: str = DEFAULT_EDGE_VERSION
+    edge_image_repository: str = DEFAULT_IMAGE_REPOSITORY
+    edge_virtual_addr: str = EDGE_VIRTUAL_ADDR
+    manifest_dir: Path | None = None
+    ignore_preflight_errors: tuple[str, ...] = ()
+    skip_phases: tuple[str, ...] = ()
+    dry_run: bool = False
+    wait: bool = False
+    timeout: float = 300.0
+    no_rollback: bool = False
+
+    @classmethod
+    def parse(cls, *, kubeconfig: str | None, ca_cert: Path, ca_key: Path, master_public_addr: str | None,
+              edge_version: str = DEFAULT_EDGE_VERSION, edge_image_repository: str = DEFAULT_IMAGE_REPOSITORY,
+              edge_virtual_addr: str = EDGE_VIRTUAL_ADDR, manifest_dir: Path | None = None,
+              ignore_preflight_errors: tuple[str, ...] = (), skip_phases: tuple[str, ...] = (),
+              dry_run: bool = False, wait: bool = False, timeout: float = 300.0,
+              no_rollback: bool = False) -> AddonOptions:
+        master = _address(master_public_addr, "--master-public-addr")
+        options = cls(kubeconfig=kubeconfig, ca_cert=Path(ca_cert), ca_key=Path(ca_key), master_public_addr=master,
+                      edge_version=parse_edge_version(edge_version or DEFAULT_EDGE_VERSION),
+                      edge_image_repository=parse_image_repository(edge_image_repository),
+                      edge_virtual_addr=_ipv4(edge_virtual_addr, "--edge-virtual-addr"),
+                      manifest_dir=Path(manifest_dir) if manifest_dir is not None else None,
+                      ignore_preflight_errors=tuple(ignore_preflight_errors), skip_phases=tuple(skip_phases),
+                      dry_run=dry_run, wait=wait, timeout=float(timeout), no_rollback=no_rollback)
+        if options.manifest_dir is not None and not options.manifest_dir.is_dir():
+            raise ConfigError(f"--manifest-dir `{options.manifest_dir}` is not a directory")
+        return options
+
+
+@dataclass(frozen=True)
+class DetachOptions:
+    kubeconfig: str | None
+    force: bool = False
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class JoinOptions:
+    endpoint: str
+    token_id: str
+    token_secret: str = field(repr=False)
+    ca_hashes: tuple[str, ...]
+    unsafe_skip_ca_verification: bool
+    install_pkg_path: str
+    install_pkg_sha256: str | None
+    node_name: str
+    enable_edge: bool = True
+    cri_socket: str | None = None  # unix:// URL of a runtime the machine already runs
+    kubelet_config_patch: Path | None = None
+    ignore_preflight_errors: tuple[str, ...] = ()
+    skip_phases: tuple[str, ...] = ()
+    discovery_timeout: float = 60.0
+    register_timeout: float = 180.0
+    dry_run: bool = False
+    no_rollback: bool = False
+
+    @property
+    def token(self) -> str:
+        return f"{self.token_id}.{self.token_secret}"
+
+    @classmethod
+    def parse(cls, *, endpoint: str, token: str | None, ca_hashes: tuple[str, ...] = (),
+              unsafe_skip_ca_verification: bool = False, install_pkg_path: str | None = None,
+              install_pkg_sha256: str | None = None, node_name: str | None = None, enable_edge: bool = True,
+              cri_socket: str | None = None, kubelet_config_patch: Path | None = None,
+              ignore_preflight_errors: tuple[str, ...] = (), skip_phases: tuple[str, ...] = (),
+              discovery_timeout: float = 60.0, register_timeout: float = 180.0, dry_run: bool = False,
+              no_rollback: bool = False) -> JoinOptions:
+        """Validate one join (the `join` flags, or one inventory row) before anything is contacted or changed."""
+        _address(endpoint, None)
+        try:
+            token_id, token_secret = tokens.parse(token or "")
+        except ConfigError as exc:
+            raise UsageError(exc.message, exc.hint) from None
+        pins = tuple(dict.fromkeys(parse_ca_hash(h) for h in ca_hashes))
+        if not install_pkg_path:
+            raise UsageError("--install-pkg-path is required (the static install package: a file or http(s) URL)")
+        if not pins and not unsafe_skip_ca_verification:
+            raise UsageError("--discovery-token-ca-cert-hash is required (or "
+                             "--discovery-token-unsafe-skip-ca-verification)")
+        sha = install_pkg_sha256.strip().lower() if install_pkg_sha256 else None
+        if sha is not None and not _SHA256.match(sha):
+            raise UsageError(f"`{install_pkg_sha256}` is not a sha256 (64 hex digits)", flag="--install-pkg-sha256")
+        socket_url = None
+        if cri_socket:
+            path = cri_socket.removeprefix("unix://")
+            if not path.startswith("/"):
+                raise UsageError(f"`{cri_socket}` is not a unix socket path", flag="--cri-socket")
+            socket_url = f"unix://{path}"
+        for value, flag in ((discovery_timeout, "--discovery-timeout"), (register_timeout, "--register-timeout")):
+            if not value >= 1:
+                raise UsageError(f"{value} is not a timeout of at least 1 second", flag=flag)
+        return cls(endpoint=endpoint, token_id=token_id, token_secret=token_secret, ca_hashes=pins,
+                   unsafe_skip_ca_verification=unsafe_skip_ca_verification, install_pkg_path=install_pkg_path,
+                   install_pkg_sha256=sha.removeprefix("sha256:") if sha else None,
+                   node_name=parse_node_name(node_name),
+                   enable_edge=enable_edge, cri_socket=socket_url,
+                   kubelet_config_patch=Path(kubelet_config_patch) if kubelet_config_patch else None,
+                   ignore_preflight_errors=tuple(ignore_preflight_errors), skip_phases=tuple(skip_phases),
+                   discovery_timeout=float(discovery_timeout), register_timeout=float(register_timeout),
+                   dry_run=dry_run, no_rollback=no_rollback)
+
+
+
+@dataclass(frozen=True)
+class ResetOptions:
+    force: bool = False
+    delete_node: bool = True
+
+
+@dataclass(frozen=True)
+class TokenCreateOptions:
+    token: tokens.Token
+    print_join_command: bool = False
+
+    @classmethod
+    def parse(cls, *, value: str | None, ttl: str, usages: tuple[str, ...], groups: tuple[str, ...],
+              description: str, print_join_command: bool) -> TokenCreateOptions:
+        tok = tokens.new_token(value, ttl=tokens.parse_duration(ttl), usages=usages, groups=groups,
+                               description=description)
+        return cls(token=tok, print_join_command=print_join_command)

@@ -1,0 +1,158 @@
+"""The addon phases that render and apply: prepare, namespace, join-prerequisites, tunnel, edge-health,
+service-group, edge-info, wait and finish."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from edgeadm import events as ev
+from edgeadm import render, signing
+from edgeadm.checks import ignored
+from edgeadm.constants import (
+    EDGE_HEALTH_TEMPLATES,
+    EDGE_INFO_TEMPLATE,
+    EDGE_NAMESPACE,
+    PREREQ_TEMPLATES,
+    SERVICE_GROUP_TEMPLATES,
+    TUNNEL_TEMPLATES,
+)
+from edgeadm.errors import EdgeadmError
+from edgeadm.phases.addon.data import AddonData
+from edgeadm.record import MANAGED_LABELS, NAMESPACE_CREATED_ANNOTATION
+from edgeadm.report import CREATED, UNCHANGED
+
+CRD_TIMEOUT = 60.0  # the API server establishes a CRD within a second
+ROLLOUTS = (("Deployment", "tunnel-cloud"), ("Deployment", "tunnel-coredns"), ("Deployment", "edge-health-admission"),
+            ("Deployment", "application-grid-controller"), ("DaemonSet", "tunnel-edge"), ("DaemonSet", "edge-health"),
+            ("DaemonSet", "application-grid-wrapper-node"), ("DaemonSet", "edge-kube-proxy"))
+
+
+def _render(data: AddonData, name: str) -> list[dict[str, Any]]:
+    return render.render(name, data.values(), override_dir=data.options.manifest_dir)
+
+
+def prepare(data: AddonData) -> None:
+    """Compute the values (reusing certificates) and render every template, so a broken override fails before
+    the cluster is touched."""
+    for name in ("namespace.yaml", *PREREQ_TEMPLATES, *TUNNEL_TEMPLATES, *EDGE_HEALTH_TEMPLATES,
+                 *SERVICE_GROUP_TEMPLATES, EDGE_INFO_TEMPLATE):
+        _render(data, name)
+    data.applier()
+
+
+def namespace(data: AddonData) -> None:
+    k, record = data.kube, data.record()
+    ns_obj = _render(data, "namespace.yaml")[0]
+    name = ns_obj["metadata"]["name"]
+    current = k.get("v1", "Namespace", name)
+    ours = current is not None and (current["metadata"].get("annotations") or {}).get(
+        NAMESPACE_CREATED_ANNOTATION) == "addon"
+    if current is None or ours:
+        # created by us (possibly by a run that crashed before writing the record)
+        ns_obj["metadata"].setdefault("annotations", {})[NAMESPACE_CREATED_ANNOTATION] = "addon"
+        ns_obj["metadata"].setdefault("labels", {}).update(MANAGED_LABELS)
+        k.apply(ns_obj)
+        record.add_created({"apiVersion": "v1", "kind": "Namespace", "name": name})
+        data.report.add(CREATED if current is None else UNCHANGED, f"Namespace {name}")
+    else:
+        data.applier().apply(ns_obj)
+    record.save(k)
+
+
+def join_prerequisites(data: AddonData) -> None:
+    a, v = data.applier(), data.values()
+    a.apply_all(_render(data, "bootstrap-rbac.yaml"), create_only=True)
+    a.apply_all(_render(data, "cluster-info.yaml"), create_only=True)
+    if not data.signing_verified and not data.kube.dry_run:
+        # on clusters that had no cluster-info, prove bootstrapsigner now that it has something to sign
+        evidence = signing.probe(data.kube)
+        data.signing_verified = evidence.verified
+        if evidence.error and not ignored("TokenSigning", data.options.ignore_preflight_errors):
+            raise EdgeadmError(evidence.error, hint=signing.CONTROLLERS_HINT)
+    a.apply_all(_render(data, "kubeadm-config.yaml"), create_only=True)
+    data.events.emit(ev.Step("[upload-config] Uploading the kubelet component config to a ConfigMap"))
+    objs = _render(data, "kubelet-config.yaml")
+    if data.kube.get("v1", "ConfigMap", v["kubelet_config_name"], "kube-system") is None:
+        data.events.emit(ev.Step(f'[kubelet] Creating a ConfigMap "{v["kubelet_config_name"]}" in namespace '
+                                 "kube-system with the configuration for the kubelets in the cluster"))
+    a.apply_all(objs, create_only=True)
+
+
+def tunnel(data: AddonData) -> None:
+    for name in TUNNEL_TEMPLATES:
+        if name == "tunnel-edge.yaml":
+            data.values()["tunnel"]["nodeport"] = _tunnel_nodeport(data)
+        data.applier().apply_all(_render(data, name))
+        data.events.emit(ev.Step(f"Deploy {name} success!"))
+
+
+def _tunnel_nodeport(data: AddonData) -> int:
+    svc = data.kube.get("v1", "Service", "tunnel-cloud", EDGE_NAMESPACE) or {}
+    for port in (svc.get("spec") or {}).get("ports") or []:
+        if port.get("name") == "grpc" and port.get("nodePort"):
+            return int(port["nodePort"])
+    if data.kube.dry_run:
+        return 0
+    raise EdgeadmError("Service `edge-system/tunnel-cloud` has no NodePort for port `grpc`")
+
+
+def edge_health(data: AddonData) -> None:
+    for name in EDGE_HEALTH_TEMPLATES:
+        data.applier().apply_all(_render(data, name))
+        if name != "edge-health.yaml":
+            data.events.emit(ev.Step(f"Create {name} success!"))
+    data.events.emit(ev.Step("Deploy edge-health success!"))
+
+
+def service_group(data: AddonData) -> None:
+    k = data.kube
+    crds = _render(data, "service-group-crds.yaml")
+    data.applier().apply_all(crds)
+    if not k.dry_run:
+        for crd in crds:
+            name = crd["metadata"]["name"]
+
+            def established(n: str = name) -> bool:
+                obj = k.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", n) or {}
+                conds = (obj.get("status") or {}).get("conditions") or []
+                return any(c.get("type") == "Established" and c.get("status") == "True" for c in conds)
+
+            k.wait_for(f"CRD {name} to be established", established, timeout=CRD_TIMEOUT, interval=0.05)
+        k.invalidate_discovery()
+    for name in SERVICE_GROUP_TEMPLATES[1:]:
+        data.applier().apply_all(_render(data, name))
+    data.events.emit(ev.Step("Deploy service-group success!"))
+
+
+def edge_info(data: AddonData) -> None:
+    data.applier().apply_all(_render(data, EDGE_INFO_TEMPLATE))
+    data.events.emit(ev.Step("Config lite-apiserver configMap success"))
+
+
+def _rolled_out(obj: dict[str, Any] | None) -> bool:
+    if obj is None:
+        return True
+    st = obj.get("status") or {}
+    if obj["kind"] == "Deployment":
+        want = (obj.get("spec") or {}).get("replicas", 1)
+        return bool(st.get("updatedReplicas", 0) >= want and st.get("availableReplicas", 0) >= want)
+    return bool(st.get("numberReady", 0) >= st.get("desiredNumberScheduled", 0)
+                and st.get("observedGeneration", 0) >= obj["metadata"].get("generation", 0))
+
+
+def wait(data: AddonData) -> None:
+    k = data.kube
+    if k.dry_run:
+        return
+    for kind, name in ROLLOUTS:
+        def done(kd: str = kind, n: str = name) -> bool:
+            return _rolled_out(k.get("apps/v1", kd, n, EDGE_NAMESPACE))
+
+        k.wait_for(f"{kind} {EDGE_NAMESPACE}/{name} to roll out", done, timeout=data.options.timeout)
+        data.events.emit(ev.Step(f"[wait] {kind} {name} is rolled out"))
+
+
+def finish(data: AddonData) -> None:
+    record = data.record()
+    record.state = "complete"
+    record.save(data.kube)

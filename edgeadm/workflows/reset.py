@@ -1,0 +1,47 @@
+"""`reset`: replay the join journal backwards; the registered Node is deleted with the node's own credentials."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from edgeadm import events as ev
+from edgeadm.errors import EdgeadmError
+from edgeadm.host import HostError, Journal, undo
+from edgeadm.host.journal import NodeRegistered
+from edgeadm.node.api import NodeAPI
+from edgeadm.node.paths import NODE, NodePaths
+from edgeadm.options import ResetOptions
+
+__all__ = ["ResetOptions", "run"]
+
+
+def _node_deleter(journal: Journal, paths: NodePaths) -> Callable[[NodeRegistered], None]:
+    def delete(entry: NodeRegistered) -> None:
+        pem, ca = paths.kubelet_client_pem, paths.ca_crt
+        if not pem.exists() or not ca.exists():
+            raise HostError("no node credentials left to delete the Node; delete it from the control plane")
+        NodeAPI(str(journal.meta.get("endpoint", "")), ca.read_bytes(), pem).delete_node(entry.name)
+
+    return delete
+
+
+def run(options: ResetOptions, events: ev.Events, *, confirm: Callable[[int], bool],
+        paths: NodePaths = NODE) -> bool:
+    """Undo join on this machine. Returns False when there is no journal (nothing to do).
+
+    `confirm(n)` is asked before anything happens, with the number of recorded changes; False aborts.
+    """
+    journal = Journal.load(paths.state_dir)
+    if journal is None:
+        events.emit(ev.Step("Nothing to reset: this machine has no edgeadm join journal"))
+        return False
+    if not options.force and not confirm(len(journal.entries)):
+        return False
+    left = undo(journal, node=_node_deleter(journal, paths) if options.delete_node else None)
+    if left:
+        for item in left:
+            events.emit(ev.Warn(f"could not undo: {item}"))
+        raise EdgeadmError(f"reset left {len(left)} change(s) behind (listed above)",
+                           hint="fix the cause and run `edgeadm reset` again; the journal keeps what is left")
+    events.emit(ev.Step("[reset] this machine is back to its state before `edgeadm join`"))
+    return True
