@@ -5,11 +5,11 @@ This package is the only place edgeadm writes outside a temporary directory:
   state directory given by the caller;
 - `local`: `LocalHost`, the journaled operations phases use (files, directories, units, sysctls, network devices,
   the runtime's containers, the registered Node);
-- `undo`: replay a journal newest first, keep going, report what was left behind.
+- `revert`: replay a journal newest first, keep going, report what was left behind.
 """
 
 from edgeadm.host.journal import Journal, JournalError
 from edgeadm.host.local import HostError, LocalHost, run
-from edgeadm.host.undo import LeftBehind, undo
+from edgeadm.host.revert import LeftBehind, undo
 
 __all__ = ["HostError", "Journal", "JournalError", "LeftBehind", "LocalHost", "run", "undo"]
