@@ -94,7 +94,7 @@ def load_access(path: Path) -> Access | None:
     from edgeadm.kube.rest import Anonymous, BearerToken, ClientCert, ClientCertPEM
 
     try:
-        conf = yaml.safe_load(path.read_text())
+        conf = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: ~10x
     except OSError as exc:
         raise unusable(path, exc.strerror or str(exc)) from exc
     except yaml.YAMLError as exc:
@@ -121,21 +121,20 @@ def load_access(path: Path) -> Access | None:
     base = path.parent
     insecure = bool(cluster.get("insecure-skip-tls-verify"))
     ca_pem = None if insecure else _material(path, base, cluster, "certificate-authority")
-    cert = _material(path, base, user, "client-certificate")
-    key = _material(path, base, user, "client-key")
+    has_cert = bool(user.get("client-certificate-data") or user.get("client-certificate"))
+    has_key = bool(user.get("client-key-data") or user.get("client-key"))
     auth: Auth = Anonymous()
-    if cert is not None and key is not None:
-        cert_file, key_file = user.get("client-certificate"), user.get("client-key")
-        if cert_file and key_file and not user.get("client-certificate-data") and not user.get("client-key-data"):
-            auth = ClientCert(base / str(cert_file), base / str(key_file))
-        else:
-            auth = ClientCertPEM(cert, key)
-    elif cert is not None or key is not None:
+    if has_cert != has_key:
         raise unusable(path, f"user `{ctx['user']}` has a client certificate or key without the other")
+    if has_cert and not user.get("client-certificate-data") and not user.get("client-key-data"):
+        auth = ClientCert(base / str(user["client-certificate"]), base / str(user["client-key"]))  # read by ssl
+    elif has_cert:
+        auth = ClientCertPEM(_material(path, base, user, "client-certificate") or b"",
+                             _material(path, base, user, "client-key") or b"")
     elif user.get("token"):
         auth = BearerToken(str(user["token"]).strip())
     elif user.get("tokenFile"):
-        auth = BearerToken(_read(path, base / str(user["tokenFile"])).decode().strip())
+        auth = BearerToken(_read(path, base / str(user["tokenFile"])).decode("utf-8", "replace").strip())
     tls_name = cluster.get("tls-server-name")
     return Access(server=server, ca_pem=ca_pem, auth=auth, insecure=insecure,
                   tls_server_name=str(tls_name) if tls_name else None, source=path)

@@ -107,7 +107,7 @@ class TLSServer:
             protocol_version = "HTTP/1.1"  # keep-alive
             timeout = 10
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
             def _serve(self) -> None:
