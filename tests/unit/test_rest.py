@@ -162,6 +162,9 @@ class TLSServer:
         return {r.peer for r in self.requests}
 
     def stop(self) -> None:
+        """Stop serving and close the listening socket (idempotent)."""
+        if not self._thread.is_alive():
+            return
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join()
