@@ -15,7 +15,7 @@ import pytest
 from edgeadm.errors import EdgeadmError
 from edgeadm.kube import Forbidden
 from edgeadm.node.api import NodeAPI
-from tests.unit.test_rest import Req, Reply, TLSServer, certs, closed_port, status_body
+from tests.unit.test_rest import Reply, Req, TLSServer, certs, closed_port, status_body
 
 NODE_PATH = "/api/v1/nodes/n1"
 

@@ -10,6 +10,7 @@ import json
 import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from edgeadm.errors import ConfigError
 from edgeadm.kube import Conflict, KubeError, NotFound, Unauthorized, Unavailable
 from edgeadm.kube.errors import error_for_status
 from edgeadm.kube.light import KINDS, LightKube
-from edgeadm.kube.rest import Anonymous, BearerToken, ClientCert, ClientCertPEM, Transport
+from edgeadm.kube.rest import Anonymous, Auth, BearerToken, ClientCert, ClientCertPEM, Transport
 
 TOKEN = "abcdef.0123456789abcdef"
 
@@ -113,7 +114,7 @@ class TLSServer:
             def _serve(self) -> None:
                 parts = urlsplit(self.path)
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                peer = self.connection.getpeercert() if isinstance(self.connection, ssl.SSLSocket) else None
+                peer: Any = self.connection.getpeercert() if isinstance(self.connection, ssl.SSLSocket) else None
                 cn = next((v for rdn in (peer or {}).get("subject", ()) for k, v in rdn if k == "commonName"), None)
                 req = Req(self.command, parts.path, dict(parse_qsl(parts.query)),
                           {k.lower(): v for k, v in self.headers.items()}, body, cn, self.client_address)
@@ -254,14 +255,15 @@ def test_bearer_token_is_sent(server: TLSServer) -> None:
 @pytest.mark.parametrize("kind", ["files", "one-file", "pem"])
 def test_client_certificate_is_presented(mtls_server: TLSServer, tmp_path: Path, kind: str) -> None:
     files = certs().write(tmp_path)
-    auth = {"files": ClientCert(files["client.crt"], files["client.key"]),
-            "one-file": ClientCert(files["client.pem"], files["client.pem"]),
-            "pem": ClientCertPEM(certs().client.cert_pem, certs().client.key_pem)}[kind]
-    before = set(Path(__import__("tempfile").gettempdir()).glob("edgeadm-client-*"))
+    choices: dict[str, Auth] = {"files": ClientCert(files["client.crt"], files["client.key"]),
+                                "one-file": ClientCert(files["client.pem"], files["client.pem"]),
+                                "pem": ClientCertPEM(certs().client.cert_pem, certs().client.key_pem)}
+    auth = choices[kind]
+    before = set(Path(tempfile.gettempdir()).glob("edgeadm-client-*"))
     with Transport(mtls_server.url, ca_pem=certs().ca_pem, auth=auth) as t:
         assert t.request("GET", "/x", what="x").status == 404
     assert mtls_server.requests[0].client_cn == "system:node:n1"
-    assert set(Path(__import__("tempfile").gettempdir()).glob("edgeadm-client-*")) == before  # temp file removed
+    assert set(Path(tempfile.gettempdir()).glob("edgeadm-client-*")) == before  # temp file removed
 
 
 def test_without_a_client_certificate_an_mtls_server_is_unreachable(mtls_server: TLSServer) -> None:
