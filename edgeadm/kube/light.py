@@ -1,163 +1,197 @@
-"""A small REST client for the core-API calls `token` makes, without importing the `kubernetes` package.
+"""`LightKube`: the `KubeAPI` on the stdlib transport, for the kinds edgeadm itself reads and writes.
 
-Importing `kubernetes` costs ~0.8 s, ten times what `kubeadm token create` takes in all; token commands are run
-by scripts in loops. This client understands kubeconfigs with client certificates or bearer tokens; anything
-else (exec plugins, auth providers) makes `connect_light` return None and callers use the full client.
+Importing `kubernetes` costs ~0.8 s, ten times what `kubeadm token create` takes in all, and token commands are
+run by scripts in loops. This client needs no API discovery: a small table says where each kind it serves lives
+and whether it is namespaced; any other kind is a KubeError naming it (callers that need arbitrary kinds, such as
+applying manifests with CRDs, use `edgeadm.kube.client.Kube`). It is built from kubeconfigs with client
+certificates or bearer tokens (`connect_light`); anything else needs the full client.
 """
 
 from __future__ import annotations
 
-import base64
-import os
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import Any, NamedTuple
+from urllib.parse import quote
 
 from edgeadm.errors import ConfigError
-from edgeadm.kube.errors import Conflict, Forbidden, Invalid, KubeError, NotFound, Unavailable, truncate
-
-_PLURAL = {"Secret": "secrets", "ConfigMap": "configmaps"}
-TIMEOUT = 10
-
-
-class _Config:
-    host: str
-
-    def __init__(self, host: str) -> None:
-        self.host = host
+from edgeadm.kube import FIELD_MANAGER
+from edgeadm.kube.errors import KubeError, NotFound, describe
+from edgeadm.kube.rest import Transport, poll, retrying
+from edgeadm.kube.types import KubeAPI
 
 
-class _ApiClient:
-    def __init__(self, host: str) -> None:
-        self.configuration = _Config(host)
+class Kind(NamedTuple):
+    plural: str
+    namespaced: bool
+
+
+KINDS: dict[tuple[str, str], Kind] = {
+    ("v1", "ConfigMap"): Kind("configmaps", True),
+    ("v1", "Endpoints"): Kind("endpoints", True),
+    ("v1", "Namespace"): Kind("namespaces", False),
+    ("v1", "Node"): Kind("nodes", False),
+    ("v1", "Pod"): Kind("pods", True),
+    ("v1", "Secret"): Kind("secrets", True),
+    ("v1", "Service"): Kind("services", True),
+    ("v1", "ServiceAccount"): Kind("serviceaccounts", True),
+    ("apps/v1", "DaemonSet"): Kind("daemonsets", True),
+    ("apps/v1", "Deployment"): Kind("deployments", True),
+    ("discovery.k8s.io/v1", "EndpointSlice"): Kind("endpointslices", True),
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"): Kind("clusterroles", False),
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): Kind("clusterrolebindings", False),
+    ("rbac.authorization.k8s.io/v1", "Role"): Kind("roles", True),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"): Kind("rolebindings", True),
+}
+
+APPLY_PATCH = "application/apply-patch+yaml"  # the server reads JSON in this content type too (JSON is YAML)
 
 
 class LightKube:
-    """Same method names as Kube for v1 Secrets and ConfigMaps."""
+    """A `KubeAPI` over one `Transport`, for the kinds in `KINDS`. Transient failures are retried."""
 
-    def __init__(self, server: str, verify: str | bool, cert: tuple[str, str] | None, token: str | None,
-                 tmpfiles: list[str]) -> None:
-        import requests
+    def __init__(self, transport: Transport, *, dry_run: bool = False) -> None:
+        self.transport = transport
+        self.dry_run = dry_run
 
-        self.dry_run = False
-        self.api_client = _ApiClient(server)
-        self._server = server.rstrip("/")
-        self._session = requests.Session()
-        # verify and cert go on every request: a session-level `verify` loses to $REQUESTS_CA_BUNDLE in requests
-        self._verify = verify
-        self._cert = cert
-        if token:
-            self._session.headers["Authorization"] = f"Bearer {token}"
-        self._tmpfiles = tmpfiles
+    @property
+    def server_url(self) -> str:
+        """The API server URL of the kubeconfig."""
+        return self.transport.server_url
+
+    @property
+    def ca_pem(self) -> bytes:
+        """The CA bundle the kubeconfig trusts; empty when it has none."""
+        return self.transport.ca_pem or b""
 
     def close(self) -> None:
-        self._session.close()
-        for f in self._tmpfiles:
-            try:
-                os.unlink(f)
-            except OSError:
-                pass
+        """Close the transport's connections."""
+        self.transport.close()
 
-    def __del__(self) -> None:
-        self.close()
-
-    def _url(self, api_version: str, kind: str, namespace: str | None, name: str | None = None) -> str:
-        if api_version != "v1" or kind not in _PLURAL:
-            raise KubeError(f"the light client does not serve {kind} ({api_version})")
-        url = f"{self._server}/api/v1"
-        if namespace:
-            url += f"/namespaces/{namespace}"
-        url += f"/{_PLURAL[kind]}"
-        return f"{url}/{name}" if name else url
-
-    def _request(self, method: str, url: str, what: str, **kw: Any) -> Any:
-        import requests
-
+    # -- plumbing -------------------------------------------------------------------------------------------------
+    def _kind(self, api_version: str, kind: str) -> Kind:
         try:
-            r = self._session.request(method, url, timeout=TIMEOUT, verify=self._verify, cert=self._cert, **kw)
-        except requests.RequestException as exc:
-            raise Unavailable(f"{what}: API server unreachable ({truncate(str(exc))})",
-                              hint="check that the API server is running and the kubeconfig points at it") from exc
-        if r.status_code < 300:
-            return r.json()
+            return KINDS[(api_version, kind)]
+        except KeyError:
+            raise KubeError(f"the light client does not serve {kind} ({api_version})",
+                            hint="use the full client (edgeadm.kube.connect) for this kind") from None
+
+    def _path(self, api_version: str, kind: str, namespace: str | None, name: str | None = None) -> str:
+        """The REST path of a collection (no name) or of one object; the namespace is ignored for cluster kinds."""
+        k = self._kind(api_version, kind)
+        path = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+        if k.namespaced and namespace:
+            path += f"/namespaces/{quote(namespace, safe='')}"
+        elif k.namespaced and name is not None:
+            raise KubeError(f"{describe(kind, name, None)}: {kind} is namespaced; a namespace is needed")
+        path += f"/{k.plural}"
+        return f"{path}/{quote(name, safe=':')}" if name is not None else path
+
+    def _call(self, method: str, path: str, what: str, *, params: dict[str, str] | None = None,
+              body: dict[str, Any] | None = None, content_type: str = "application/json") -> dict[str, Any]:
+        return retrying(what, lambda: self.transport.call(method, path, params=params, body=body,
+                                                          content_type=content_type, what=what))
+
+    def _write_params(self, **extra: str) -> dict[str, str]:
+        params = {"fieldManager": FIELD_MANAGER, **extra}
+        if self.dry_run:
+            params["dryRun"] = "All"
+        return params
+
+    @staticmethod
+    def _ref(obj: dict[str, Any]) -> tuple[str, str, str, str | None]:
+        meta = obj.get("metadata") or {}
         try:
-            message = r.json().get("message", r.text)
-        except ValueError:
-            message = r.text
-        cls = {404: NotFound, 409: Conflict, 403: Forbidden, 422: Invalid}.get(r.status_code, KubeError)
-        if r.status_code >= 500:
-            cls = Unavailable
-        err = cls(f"{what}: {truncate(message)}")
-        err.status = r.status_code
-        raise err
+            return obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace")
+        except KeyError as exc:
+            raise KubeError(f"an object without {exc.args[0]} cannot be written") from None
+
+    # -- reads ----------------------------------------------------------------------------------------------------
+    def server_version(self) -> dict[str, str]:
+        """The server's /version."""
+        data = self._call("GET", "/version", "get server version")
+        return {k: str(v) for k, v in data.items()}
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        """The object, or None when it does not exist."""
+        ns = namespace if self.namespaced(api_version, kind) else None
         try:
-            out: dict[str, Any] = self._request("GET", self._url(api_version, kind, namespace, name),
-                                                f"get {kind} {name}")
-            return out
+            return self._call("GET", self._path(api_version, kind, ns, name), f"get {describe(kind, name, ns)}")
         except NotFound:
             return None
 
     def list(self, api_version: str, kind: str, *, namespace: str | None = None,
              label_selector: str | None = None) -> list[dict[str, Any]]:
+        """The objects of a kind (in `namespace`, else all), each with its apiVersion and kind."""
         params = {"labelSelector": label_selector} if label_selector else None
-        data = self._request("GET", self._url(api_version, kind, namespace), f"list {kind}", params=params)
+        data = self._call("GET", self._path(api_version, kind, namespace), f"list {kind}", params=params)
         items: list[dict[str, Any]] = data.get("items") or []
+        for item in items:
+            item.setdefault("apiVersion", api_version)
+            item.setdefault("kind", kind)
         return items
 
+    def namespaced(self, api_version: str, kind: str) -> bool:
+        """True when objects of the kind live in a namespace."""
+        return self._kind(api_version, kind).namespaced
+
+    # -- writes ---------------------------------------------------------------------------------------------------
     def create(self, obj: dict[str, Any]) -> dict[str, Any]:
-        meta = obj["metadata"]
-        out: dict[str, Any] = self._request(
-            "POST", self._url(obj["apiVersion"], obj["kind"], meta.get("namespace")),
-            f"create {obj['kind']} {meta['name']}", json=obj, params={"fieldManager": "edgeadm"})
-        return out
+        """Create; raises Conflict when it exists."""
+        api_version, kind, name, namespace = self._ref(obj)
+        ns = namespace if self.namespaced(api_version, kind) else None
+        return self._call("POST", self._path(api_version, kind, ns), f"create {describe(kind, name, ns)}",
+                          params=self._write_params(), body=obj)
+
+    def apply(self, obj: dict[str, Any], *, force: bool = True) -> dict[str, Any]:
+        """Server-side apply with edgeadm's field manager; returns the object the server holds afterwards."""
+        api_version, kind, name, namespace = self._ref(obj)
+        ns = namespace if self.namespaced(api_version, kind) else None
+        params = self._write_params(force="true") if force else self._write_params()
+        return self._call("PATCH", self._path(api_version, kind, ns, name), f"apply {describe(kind, name, ns)}",
+                          params=params, body=obj, content_type=APPLY_PATCH)
+
+    def replace(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """PUT the object wholesale; it must carry the current resourceVersion."""
+        api_version, kind, name, namespace = self._ref(obj)
+        ns = namespace if self.namespaced(api_version, kind) else None
+        return self._call("PUT", self._path(api_version, kind, ns, name), f"replace {describe(kind, name, ns)}",
+                          params=self._write_params(), body=obj)
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> bool:
+        """Delete (background propagation); False when it was already gone."""
+        ns = namespace if self.namespaced(api_version, kind) else None
+        params = {"dryRun": "All"} if self.dry_run else None
         try:
-            self._request("DELETE", self._url(api_version, kind, namespace, name), f"delete {kind} {name}")
+            self._call("DELETE", self._path(api_version, kind, ns, name), f"delete {describe(kind, name, ns)}",
+                       params=params, body={"kind": "DeleteOptions", "apiVersion": "v1",
+                                            "propagationPolicy": "Background"})
         except NotFound:
             return False
         return True
 
+    def invalidate_discovery(self) -> None:
+        """Nothing to forget: the kinds this client serves are a fixed table."""
 
-def _material(entry: dict[str, Any], data_key: str, file_key: str, tmpfiles: list[str]) -> str | None:
-    if entry.get(data_key):
-        fd, path = tempfile.mkstemp(prefix="edgeadm-")
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(base64.b64decode(entry[data_key]))
-        tmpfiles.append(path)
-        return path
-    value = entry.get(file_key)
-    return str(value) if value else None
+    def wait_for(self, what: str, predicate: Callable[[], bool], *, timeout: float, interval: float = 0.5) -> None:
+        """Poll `predicate` until true; raises KubeError naming `what` after `timeout` seconds."""
+        poll(what, predicate, timeout=timeout, interval=interval)
 
 
-def connect_light(kubeconfig: Path) -> LightKube | None:
-    """A light client for simple kubeconfigs, or None when the full client is needed."""
-    try:
-        conf = yaml.safe_load(kubeconfig.read_text()) or {}
-        ctx_name = conf.get("current-context")
-        ctx = next(c["context"] for c in conf.get("contexts") or [] if c.get("name") == ctx_name)
-        cluster = next(c["cluster"] for c in conf.get("clusters") or [] if c.get("name") == ctx["cluster"])
-        user = next(u.get("user") or {} for u in conf.get("users") or [] if u.get("name") == ctx["user"])
-    except (OSError, yaml.YAMLError, StopIteration, KeyError, TypeError, AttributeError) as exc:
-        raise ConfigError(f"kubeconfig `{kubeconfig}` is not usable: {truncate(str(exc))}",
-                          hint="check the file, or pass another with --kubeconfig") from exc
-    if set(user) & {"exec", "auth-provider", "username", "password"} or cluster.get("proxy-url"):
+def connect_light(kubeconfig: Path, *, dry_run: bool = False) -> LightKube | None:
+    """A light client for a kubeconfig with certificates or a token, or None when the full client is needed."""
+    from edgeadm import kubeconfig as kubeconfigs
+
+    access = kubeconfigs.load_access(kubeconfig)
+    if access is None:
         return None
-    tmpfiles: list[str] = []
-    verify: str | bool = True
-    if cluster.get("insecure-skip-tls-verify"):
-        verify = False
-    else:
-        verify = _material(cluster, "certificate-authority-data", "certificate-authority", tmpfiles) or True
-    cert_file = _material(user, "client-certificate-data", "client-certificate", tmpfiles)
-    key_file = _material(user, "client-key-data", "client-key", tmpfiles)
-    token = user.get("token")
-    if not token and user.get("tokenFile"):
-        token = Path(user["tokenFile"]).read_text().strip()
-    cert = (cert_file, key_file) if cert_file and key_file else None
-    return LightKube(str(cluster.get("server", "")), verify, cert, token, tmpfiles)
+    try:
+        transport = access.transport()
+    except ConfigError as exc:
+        raise kubeconfigs.unusable(kubeconfig, exc.message) from exc
+    return LightKube(transport, dry_run=dry_run)
+
+
+def _check(k: LightKube) -> KubeAPI:
+    """Never called: mypy proves here that LightKube satisfies the KubeAPI protocol."""
+    return k
