@@ -167,11 +167,3 @@ def _ca_from_kubeconfig(text: str) -> tuple[bytes, str]:
 def api_get(d: Discovered, path: str, token: str) -> dict[str, Any] | None:
     """GET an API path with the bootstrap token over pinned TLS; None when it is missing or not readable (404/403)."""
     return d.get(path, token)
-
-
-def parse_ca_hash(value: str) -> str:
-    """A `--discovery-token-ca-cert-hash` value, normalised (`sha256:<64 lower-case hex>`)."""
-    v = value.strip().lower()
-    if not v.startswith("sha256:") or len(v) != 71 or any(c not in "0123456789abcdef" for c in v[7:]):
-        raise ConfigError(f"`{value}` is not a CA hash", hint="expected sha256:<64 hex digits>")
-    return v

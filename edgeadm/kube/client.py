@@ -215,7 +215,7 @@ def connect(kubeconfig: Path, *, dry_run: bool = False) -> Kube:
     """Build a client from an explicit kubeconfig file (never the process-global configuration)."""
     from kubernetes import client, config
 
-    from edgeadm.kubeconfig import unusable
+    from edgeadm.kube.kubeconfig import unusable
 
     try:
         cfg = client.Configuration()

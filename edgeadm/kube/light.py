@@ -180,7 +180,7 @@ class LightKube:
 
 def connect_light(kubeconfig: Path, *, dry_run: bool = False) -> LightKube | None:
     """A light client for a kubeconfig with certificates or a token, or None when the full client is needed."""
-    from edgeadm import kubeconfig as kubeconfigs
+    from edgeadm.kube import kubeconfig as kubeconfigs
 
     access = kubeconfigs.load_access(kubeconfig)
     if access is None:

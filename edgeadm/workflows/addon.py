@@ -10,10 +10,11 @@ from typing import Any
 
 from edgeadm import events as ev
 from edgeadm import kube as kube_seam
-from edgeadm import kubeconfig, pki, values
+from edgeadm import pki, values
 from edgeadm.addr import split_host_port
 from edgeadm.applier import Applier
 from edgeadm.errors import ConfigError, EdgeadmError
+from edgeadm.kube import kubeconfig
 from edgeadm.kube.types import KubeAPI
 from edgeadm.options import AddonOptions
 from edgeadm.phases.addon import autonomy, certs, deploy, preflight

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from edgeadm import events as ev
-from edgeadm import kube, kubeconfig
+from edgeadm import kube
 from edgeadm.errors import EdgeadmError
+from edgeadm.kube import kubeconfig
 from edgeadm.options import DetachOptions
 from edgeadm.record_undo import blockers, undo_record
 from edgeadm.report import Report

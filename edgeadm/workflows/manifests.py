@@ -8,8 +8,9 @@ from pathlib import Path
 
 from edgeadm import events as ev
 from edgeadm import kube as kube_seam
-from edgeadm import kubeconfig, render, values
+from edgeadm import render, values
 from edgeadm.errors import EdgeadmError
+from edgeadm.kube import kubeconfig
 from edgeadm.kube.types import KubeAPI
 
 

@@ -9,8 +9,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from edgeadm import kube as kube_seam
-from edgeadm import kubeconfig, pki, tokens, values
+from edgeadm import pki, tokens, values
 from edgeadm.errors import EdgeadmError
+from edgeadm.kube import kubeconfig
 from edgeadm.kube.types import KubeAPI
 from edgeadm.options import TokenCreateOptions
 from edgeadm.record import Record

@@ -21,7 +21,8 @@ def collect(kubeconfig_flag: str | None, events: ev.Events, *, client_only: bool
     }
     if client_only:
         return data
-    from edgeadm import kube, kubeconfig
+    from edgeadm import kube
+    from edgeadm.kube import kubeconfig
 
     try:
         kube_client = kube.connect(kubeconfig.resolve(kubeconfig_flag))

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from edgeadm import discovery, pki
+from edgeadm import discovery, options, pki
 from edgeadm.errors import ConfigError
 from edgeadm.signing import verify_jws
 from tests.unit.test_rest import TLSServer, certs, closed_port
@@ -51,10 +51,10 @@ def test_wrong_secret_or_kid_is_refused() -> None:
 
 def test_ca_hash_parsing() -> None:
     good = "sha256:" + "a" * 64
-    assert discovery.parse_ca_hash(good.upper().replace("SHA256", "sha256")) == good
+    assert options.parse_ca_hash(good.upper().replace("SHA256", "sha256")) == good
     for bad in ("a" * 64, "sha256:xyz", "sha1:" + "a" * 40):
         with pytest.raises(ConfigError):
-            discovery.parse_ca_hash(bad)
+            options.parse_ca_hash(bad)
 
 
 # ------------------------------------------------------------------------------------------- discovery on HTTPS

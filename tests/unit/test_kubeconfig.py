@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from edgeadm import kubeconfig
 from edgeadm.errors import ConfigError
+from edgeadm.kube import kubeconfig
 from edgeadm.kube.rest import Anonymous, BearerToken, ClientCert, ClientCertPEM
 
 

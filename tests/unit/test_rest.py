@@ -471,7 +471,7 @@ def test_connect_fast_takes_the_light_client_for_a_simple_kubeconfig(server: TLS
 
 
 def test_importing_the_seam_loads_no_heavy_client() -> None:
-    code = ("import sys, edgeadm.kube, edgeadm.kube.rest, edgeadm.kube.light, edgeadm.kubeconfig; "
+    code = ("import sys, edgeadm.kube, edgeadm.kube.rest, edgeadm.kube.light, edgeadm.kube.kubeconfig; "
             "print(sorted(m for m in ('kubernetes', 'requests', 'urllib3', 'yaml') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert out.strip() == "[]"
