@@ -7,7 +7,7 @@ CLUSTER_DIR ?= .cluster
 CLUSTER_FLAVOR ?= kubeadm
 export CLUSTER_DIR CLUSTER_FLAVOR
 
-.PHONY: deps venv binaries install cluster-up cluster-down demo test unit e2e bench dist clean
+.PHONY: deps venv binaries install cluster-up cluster-down demo check lint type test unit bench dist clean
 
 # Debian packages the tests and the local cluster need (etcd, containerd, runc, CNI plugins, nspawn hosts, sshd).
 deps:
@@ -20,7 +20,7 @@ deps:
 $(BIN)/edgeadm: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[dev]'
 	@touch $@
 
 venv: $(BIN)/edgeadm
@@ -41,8 +41,18 @@ cluster-down: venv
 demo: install
 	@hack/demo.sh
 
-# The whole test suite: unit tests and the real-cluster tests.
-test: install
+# Static checks: ruff, mypy --strict on edgeadm/, and the import contracts in pyproject.toml.
+lint: venv
+	$(BIN)/ruff check edgeadm tests bench hack
+	$(BIN)/lint-imports
+
+type: venv
+	$(BIN)/mypy
+
+check: lint type
+
+# The whole test suite: static checks, unit tests and the real-cluster and real-node tests.
+test: install check
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 unit: venv

@@ -59,6 +59,10 @@ class LocalHost:
         self.dry_run = journal.dry_run
         if not self.dry_run and "state_dir_existed" not in journal.meta:
             journal.meta["state_dir_existed"] = journal.state_dir.exists()
+            top = journal.state_dir  # the topmost directory saving the journal will create (reset removes it)
+            while not top.parent.exists():
+                top = top.parent
+            journal.meta["state_dir_top"] = str(top)
 
     def _would(self, text: str) -> bool:
         if self.dry_run:

@@ -60,10 +60,26 @@ def undo(journal: Journal, *, node: Callable[[NodeRegistered], None] | None = No
         run(["systemctl", "daemon-reload"], check=False)
         if not journal.meta.get("state_dir_existed", False):
             shutil.rmtree(journal.state_dir, ignore_errors=True)
+            _remove_empty_parents(journal)
         else:
             journal.path.unlink(missing_ok=True)
             shutil.rmtree(journal.backups, ignore_errors=True)
     return left
+
+
+def _remove_empty_parents(journal: Journal) -> None:
+    """Remove the state directory's parents that join created, while they are empty (only ancestors of the state
+    directory, up to the topmost one recorded, whatever else the journal says)."""
+    top = Path(str(journal.meta.get("state_dir_top") or journal.state_dir))
+    if top not in journal.state_dir.parents:
+        return
+    for parent in journal.state_dir.parents:
+        try:
+            parent.rmdir()
+        except OSError:
+            return
+        if parent == top:
+            return
 
 
 def mounts_under(path: Path) -> list[str]:

@@ -1,0 +1,86 @@
+"""Options are parsed once, outside click: every value is validated before anything is contacted or changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edgeadm.errors import EXIT_USAGE, ConfigError, UsageError
+from edgeadm.options import AddonOptions, JoinOptions
+
+HASH = "sha256:" + "ab" * 32
+TOKEN = "abcdef.0123456789abcdef"
+
+
+def join(**kw: object) -> JoinOptions:
+    args: dict[str, object] = {"endpoint": "10.0.0.1:6443", "token": TOKEN, "ca_hashes": (HASH,),
+                               "install_pkg_path": "/pkg.tgz", "node_name": "edge-1"}
+    args.update(kw)
+    return JoinOptions.parse(**args)  # type: ignore[arg-type]
+
+
+def test_join_defaults_and_normalisation() -> None:
+    o = join(ca_hashes=(HASH.upper().replace("SHA256", "sha256"), HASH), node_name="Edge-1",
+             install_pkg_sha256="SHA256:" + "0" * 64, cri_socket="/run/containerd/containerd.sock")
+    assert o.ca_hashes == (HASH,)
+    assert o.node_name == "edge-1"
+    assert o.install_pkg_sha256 == "0" * 64
+    assert o.cri_socket == "unix:///run/containerd/containerd.sock"
+    assert (o.token_id, o.token) == ("abcdef", TOKEN)
+    assert "0123456789abcdef" not in repr(o)  # the secret never shows in logs or tracebacks
+
+
+@pytest.mark.parametrize(("kw", "message", "flag"), [
+    ({"endpoint": "10.0.0.1:99999"}, "invalid port", None),
+    ({"token": "nope"}, "not of the form", None),
+    ({"ca_hashes": ("sha1:abc",)}, "is not a CA hash", None),
+    ({"install_pkg_path": None}, "--install-pkg-path is required", None),
+    ({"ca_hashes": ()}, "--discovery-token-ca-cert-hash is required", None),
+    ({"node_name": "edge 1 --v=9"}, "not a valid node name", "--node-name"),
+    ({"node_name": "a" * 254}, "not a valid node name", "--node-name"),
+    ({"node_name": "under_score"}, "not a valid node name", "--node-name"),
+    ({"install_pkg_sha256": "12ab"}, "is not a sha256", "--install-pkg-sha256"),
+    ({"cri_socket": "containerd.sock"}, "not a unix socket path", "--cri-socket"),
+])
+def test_join_refuses_bad_values(kw: dict[str, object], message: str, flag: str | None) -> None:
+    with pytest.raises(UsageError, match=message) as err:
+        join(**kw)
+    assert err.value.flag == flag and err.value.exit_code == EXIT_USAGE
+
+
+def test_unsafe_skip_replaces_the_pin() -> None:
+    assert join(ca_hashes=(), unsafe_skip_ca_verification=True).ca_hashes == ()
+
+
+def addon(tmp_path: Path, **kw: object) -> AddonOptions:
+    args: dict[str, object] = {"kubeconfig": None, "ca_cert": tmp_path / "ca.crt", "ca_key": tmp_path / "ca.key",
+                               "master_public_addr": "203.0.113.10:6443"}
+    args.update(kw)
+    return AddonOptions.parse(**args)  # type: ignore[arg-type]
+
+
+def test_addon_normalisation(tmp_path: Path) -> None:
+    o = addon(tmp_path, edge_version="0.9.0", edge_image_repository="registry.local:5000/superedge/")
+    assert o.edge_version == "v0.9.0"
+    assert o.edge_image_repository == "registry.local:5000/superedge"
+
+
+@pytest.mark.parametrize(("kw", "flag"), [
+    ({"master_public_addr": "http://x"}, "--master-public-addr"),
+    ({"edge_version": "v0.9.0\n        securityContext: {privileged: true}"}, "--edge-version"),
+    ({"edge_version": "latest"}, "--edge-version"),
+    ({"edge_image_repository": "Repo With Spaces"}, "--edge-image-repository"),
+    ({"edge_image_repository": "r/x\nkind: ClusterRoleBinding"}, "--edge-image-repository"),
+    ({"edge_virtual_addr": "169.254.20.11/32"}, "--edge-virtual-addr"),
+])
+def test_addon_refuses_values_that_would_reach_templates(tmp_path: Path, kw: dict[str, object], flag: str) -> None:
+    with pytest.raises(UsageError) as err:
+        addon(tmp_path, **kw)
+    assert err.value.flag == flag
+
+
+def test_manifest_dir_must_be_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is not a directory") as err:
+        addon(tmp_path, manifest_dir=tmp_path / "missing")
+    assert not isinstance(err.value, UsageError)  # a file problem (exit 1), as before
