@@ -72,12 +72,9 @@ class Discovered:
         if r.status != 200:
             raise DiscoveryError(f"reading {path} failed: HTTP {r.status}")
         try:
-            data = r.json()
+            return r.json_object()
         except ValueError as exc:
-            raise DiscoveryError(f"reading {path} failed: the answer is not JSON") from exc
-        if not isinstance(data, dict):
-            raise DiscoveryError(f"reading {path} failed: the answer is not a JSON object")
-        return data
+            raise DiscoveryError(f"reading {path} failed: {exc}") from exc
 
 
 def _fetch_cluster_info(t: Transport) -> tuple[int, dict[str, Any]]:

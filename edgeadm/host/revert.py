@@ -8,18 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgeadm.errors import EdgeadmError
-from edgeadm.host.journal import (
-    Byproduct,
-    ContainersStarted,
-    DirCreated,
-    Entry,
-    FileWritten,
-    Journal,
-    NetdevExpected,
-    NodeRegistered,
-    SysctlSet,
-    UnitEnabled,
-)
+from edgeadm.host import journal as jr
 from edgeadm.host.local import run, sysctl_path
 
 
@@ -34,12 +23,12 @@ class LeftBehind:
         return f"{self.what}: {self.reason}"
 
 
-def describe(entry: Entry) -> str:
+def describe(entry: jr.Entry) -> str:
     name = getattr(entry, "path", None) or getattr(entry, "name", None) or getattr(entry, "key", "")
-    return f"{'file' if isinstance(entry, FileWritten) else entry.op} {name}"
+    return f"{'file' if isinstance(entry, jr.FileWritten) else entry.op} {name}"
 
 
-def undo(journal: Journal, *, node: Callable[[NodeRegistered], None] | None = None) -> list[LeftBehind]:
+def undo(journal: jr.Journal, *, node: Callable[[jr.NodeRegistered], None] | None = None) -> list[LeftBehind]:
     """Revert `journal` newest first. `node` undoes a registered Node (None: leave the Node alone).
 
     Each undone entry leaves the journal at once, so an interrupted undo resumes where it stopped. When nothing is
@@ -48,7 +37,7 @@ def undo(journal: Journal, *, node: Callable[[NodeRegistered], None] | None = No
     left: list[LeftBehind] = []
     for entry in reversed(list(journal.entries)):
         try:
-            if isinstance(entry, NodeRegistered):
+            if isinstance(entry, jr.NodeRegistered):
                 if node is not None:
                     node(entry)
             else:
@@ -67,7 +56,7 @@ def undo(journal: Journal, *, node: Callable[[NodeRegistered], None] | None = No
     return left
 
 
-def _remove_empty_parents(journal: Journal) -> None:
+def _remove_empty_parents(journal: jr.Journal) -> None:
     """Remove the state directory's parents that join created, while they are empty (only ancestors of the state
     directory, up to the topmost one recorded, whatever else the journal says)."""
     top = Path(str(journal.meta.get("state_dir_top") or journal.state_dir))
@@ -101,15 +90,15 @@ def _remove_tree(p: Path) -> None:
         p.unlink()
 
 
-def undo_one(entry: Entry) -> None:
+def undo_one(entry: jr.Entry) -> None:
     """Revert one entry (not NodeRegistered: that needs the API server)."""
-    if isinstance(entry, UnitEnabled):
+    if isinstance(entry, jr.UnitEnabled):
         if not entry.was_active:
             run(["systemctl", "stop", entry.name], check=False, timeout=90)
         if not entry.was_enabled:
             run(["systemctl", "disable", entry.name], check=False)
         run(["systemctl", "reset-failed", entry.name], check=False)
-    elif isinstance(entry, FileWritten):
+    elif isinstance(entry, jr.FileWritten):
         if entry.rewrite:
             return
         p = Path(entry.path)
@@ -117,18 +106,18 @@ def undo_one(entry: Entry) -> None:
             shutil.copy2(entry.backup, p, follow_symlinks=False)
         elif p.exists() or p.is_symlink():
             p.unlink()
-    elif isinstance(entry, (DirCreated, Byproduct)):
+    elif isinstance(entry, (jr.DirCreated, jr.Byproduct)):
         _remove_tree(Path(entry.path))
-    elif isinstance(entry, NetdevExpected):
+    elif isinstance(entry, jr.NetdevExpected):
         if run(["ip", "link", "show", entry.name], check=False).returncode == 0:
             run(["ip", "link", "delete", entry.name])
-    elif isinstance(entry, ContainersStarted):
+    elif isinstance(entry, jr.ContainersStarted):
         _remove_containers(entry)
-    elif isinstance(entry, SysctlSet):
+    elif isinstance(entry, jr.SysctlSet):
         sysctl_path(entry.key).write_text(entry.prior)
 
 
-def _remove_containers(entry: ContainersStarted) -> None:
+def _remove_containers(entry: jr.ContainersStarted) -> None:
     """Stop and remove what the kubelet ran in containerd's k8s.io namespace (only on runtimes we did not install)."""
     base = [entry.ctr, "-a", entry.socket, "-n", "k8s.io"]
     for kind in ("tasks", "containers"):

@@ -92,6 +92,16 @@ class Response:
         """The body decoded as JSON (raises ValueError when it is not)."""
         return json.loads(self.body) if self.body else {}
 
+    def json_object(self) -> dict[str, Any]:
+        """The body as a JSON object; ValueError naming what is wrong otherwise."""
+        try:
+            doc = self.json()
+        except ValueError as exc:
+            raise ValueError("the answer is not JSON") from exc
+        if not isinstance(doc, dict):
+            raise ValueError("the answer is not a JSON object")
+        return doc
+
 
 # --------------------------------------------------------------------------------------------------------- TLS
 def tls_context(ca_pem: bytes | None, *, insecure: bool = False, auth: Auth = Anonymous()) -> ssl.SSLContext:
@@ -308,12 +318,9 @@ class Transport:
                 message = message.replace(self._secret, "<token>")
             raise error_for_status(resp.status, message, what)
         try:
-            doc = resp.json()
+            return resp.json_object()
         except ValueError as exc:
-            raise KubeError(f"{what}: the API server answered with something that is not JSON") from exc
-        if not isinstance(doc, dict):
-            raise KubeError(f"{what}: the API server answered with JSON that is not an object")
-        return doc
+            raise KubeError(f"{what}: {exc}") from exc
 
 
 def retrying(what: str, fn: Callable[[], T], *, attempts: int = RETRIES, delay: float = RETRY_DELAY) -> T:
