@@ -8,16 +8,17 @@ costs no extra package on edge machines and no start-up time.
 
 from __future__ import annotations
 
-import json
-import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from edgeadm import events as ev
+if TYPE_CHECKING:  # events (dataclasses), logging and json load on first use: `edgeadm --help` needs none of them
+    from edgeadm import events as ev
 
 
 def configure_logging(verbosity: int, *, debug: bool = False) -> None:
     """-v shows INFO logs, -vv DEBUG; third-party loggers stay quiet unless --debug."""
+    import logging
+
     level = logging.WARNING
     if verbosity >= 2 or debug:
         level = logging.DEBUG
@@ -37,6 +38,8 @@ def out(text: str = "") -> None:
 def out_data(data: Any, fmt: str) -> None:
     """Structured result on stdout as json or yaml."""
     if fmt == "json":
+        import json
+
         out(json.dumps(data, indent=2, sort_keys=False))
     elif fmt == "yaml":
         import yaml
@@ -72,16 +75,19 @@ class Display:
         self._bar_task = ""
         self._bar_done = 0
         self._last_tenth: dict[str, int] = {}
-        self._log = logging.getLogger("edgeadm.phases")
 
     # what the CLI itself says
     def step(self, text: str) -> None:
-        self.emit(ev.Step(text))
+        from edgeadm.events import Step
 
-    def warn(self, text: str) -> None:
-        self.emit(ev.Warn(text))
+        self.emit(Step(text))
 
     def emit(self, event: ev.Event) -> None:
+        import logging
+
+        from edgeadm import events as ev
+
+        log = logging.getLogger("edgeadm.phases")
         if isinstance(event, ev.Step):
             if self.verbosity >= 0:
                 self._close_bar()
@@ -99,12 +105,12 @@ class Display:
                 suffix = " (ignored)" if event.ignored else ""
                 _err(f"\t[{level} {event.check}]: {event.message}{suffix}")
         elif isinstance(event, ev.PhaseStarted):
-            self._log.debug("phase %s started", event.name)
+            log.debug("phase %s started", event.name)
         elif isinstance(event, ev.PhaseDone):
-            self._log.info("phase %s took %.2fs", event.name, event.seconds)
+            log.info("phase %s took %.2fs", event.name, event.seconds)
         elif isinstance(event, ev.PhaseFailed):
             self._close_bar()
-            self._log.info("phase %s failed: %s", event.name, event.error)
+            log.info("phase %s failed: %s", event.name, event.error)
         elif isinstance(event, ev.Progress):
             if self.verbosity >= 0:
                 self._progress(event)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
-import traceback
-from dataclasses import dataclass
 
 import click
 
@@ -15,20 +14,62 @@ from edgeadm.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EdgeadmError
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
 
 
-@dataclass
 class GlobalOptions:
     """Options every command sees; built once by the root group. `display` shows a run's events."""
 
-    kubeconfig: str | None
-    verbosity: int
-    debug: bool
-    display: console.Display
+    __slots__ = ("debug", "display", "kubeconfig", "verbosity")
+
+    def __init__(self, *, kubeconfig: str | None, verbosity: int, debug: bool, display: console.Display) -> None:
+        self.kubeconfig = kubeconfig
+        self.verbosity = verbosity
+        self.debug = debug
+        self.display = display
+
+
+# name -> (module, attribute, the command's summary: the first paragraph of its docstring). Subcommand modules are
+# imported only when their command runs (or its own --help is shown), which keeps `edgeadm --help` and scripts'
+# start-up fast; a unit test keeps the summaries equal to the docstrings.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "addon": ("edgeadm.cli.addon", "addon", "Add capabilities to an existing cluster."),
+    "detach": ("edgeadm.cli.detach", "detach", "Remove capabilities added with `edgeadm addon`."),
+    "token": ("edgeadm.cli.token", "token", "Manage bootstrap tokens for joining nodes."),
+    "join": ("edgeadm.cli.join", "join", "Join this machine to the cluster at HOST:PORT."),
+    "reset": ("edgeadm.cli.reset", "reset", "Revert every change join made to this machine; continues past failures "
+                                            "and lists what it could not undo."),
+    "manifests": ("edgeadm.cli.manifests", "manifests", "Render every template with the values addon would use "
+                                                        "(placeholders for generated secrets)."),
+    "version": ("edgeadm.cli.version", "version",
+                "Print the edgeadm version and the cluster's version when reachable."),
+    "package": ("edgeadm.cli.package", "package", "Build static install packages."),
+}
+
+
+class LazyGroup(click.Group):
+    """The root group: lists COMMANDS from the table, imports a command's module only when it is needed."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attr, _ = COMMANDS[cmd_name]
+        command: click.Command = getattr(importlib.import_module(module), attr)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from click.utils import make_default_short_help
+
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(n) for n in names)  # what click's own listing allows
+        with formatter.section("Commands"):
+            formatter.write_dl([(n, make_default_short_help(COMMANDS[n][2], limit)) for n in names])
 
 
 _debug_requested = bool(os.environ.get("EDGEADM_DEBUG"))
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
 @click.option("--kubeconfig", envvar=None, metavar="PATH",
               help="Kubeconfig to use. Default: $KUBECONFIG, ~/.kube/config, /etc/kubernetes/admin.conf.")
 @click.option("-v", "--verbose", count=True, help="More output (-vv for debug logs; errors show tracebacks).")
@@ -54,22 +95,6 @@ def root(ctx: click.Context, kubeconfig: str | None, verbose: int, quiet: bool, 
     ctx.obj = GlobalOptions(kubeconfig=kubeconfig, verbosity=level, debug=debug, display=console.Display(level))
 
 
-def _register() -> None:
-    from edgeadm.cli import addon, detach, join, manifests, package, reset, token, version
-
-    root.add_command(addon.addon)
-    root.add_command(detach.detach)
-    root.add_command(token.token)
-    root.add_command(join.join)
-    root.add_command(reset.reset)
-    root.add_command(manifests.manifests)
-    root.add_command(version.version)
-    root.add_command(package.package)
-
-
-_register()
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and map every outcome to a documented exit code."""
     try:
@@ -87,14 +112,20 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.exit_code)
     except EdgeadmError as exc:
         if _debug_requested:
-            traceback.print_exc(file=sys.stderr)
+            _traceback()
         console.error(exc.message, exc.hint)
         return exc.exit_code
     except Exception as exc:  # noqa: BLE001 - the error boundary
         if _debug_requested:
-            traceback.print_exc(file=sys.stderr)
+            _traceback()
         where = "".join(f" ({note})" for note in getattr(exc, "__notes__", []))
         console.error(f"unexpected {type(exc).__name__}: {exc}{where}",
                       "re-run with -v to see the traceback and report it")
         return EXIT_ERROR
     return int(rv) if isinstance(rv, int) else EXIT_OK
+
+
+def _traceback() -> None:
+    import traceback
+
+    traceback.print_exc(file=sys.stderr)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from edgeadm import console
 from edgeadm.errors import UsageError
-from edgeadm.report import CHANGED, CREATED, UNCHANGED, Report
+
+if TYPE_CHECKING:
+    from edgeadm.report import Report
 
 
 def csv_list(_ctx: click.Context, _param: click.Parameter, value: str | tuple[str, ...]) -> tuple[str, ...]:
@@ -55,7 +57,7 @@ output_option = click.option("-o", "--output", type=click.Choice(["text", "json"
 
 
 def show_report(report: Report, output: str, *, title: str,
-                verbs: tuple[str, ...] = (CREATED, CHANGED, UNCHANGED)) -> None:
+                verbs: tuple[str, ...] = ("created", "changed", "unchanged")) -> None:
     for w in report.warnings:
         console.warn(w)
     if output != "text":
@@ -64,6 +66,6 @@ def show_report(report: Report, output: str, *, title: str,
     if report.dry_run:
         for v in verbs:
             for name in report.names(v):
-                if v != UNCHANGED:
+                if v != "unchanged":
                     console.out(f"would be {v}: {name}")
     console.out(f"{title}: {report.summary(verbs)}")
