@@ -9,10 +9,12 @@ from edgeadm.errors import EdgeadmError
 
 
 def until(predicate: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.5,
-          error: type[EdgeadmError] = EdgeadmError, hint: str | None = None) -> None:
-    """Call `predicate` every `interval` seconds until it is true; raise `error` naming `what` after `timeout`."""
+          error: type[EdgeadmError] = EdgeadmError, hint: str | None = None, message: str | None = None) -> None:
+    """Call `predicate` every `interval` seconds until it is true; after `timeout` raise `error` with `message`
+    (default: "timed out after Ns waiting for <what>")."""
     deadline = time.monotonic() + timeout
     while not predicate():
-        if time.monotonic() > deadline:
-            raise error(f"timed out after {timeout:.0f}s waiting for {what}", hint)
-        time.sleep(interval)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise error(message or f"timed out after {timeout:.0f}s waiting for {what}", hint)
+        time.sleep(min(interval, remaining))

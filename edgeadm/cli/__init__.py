@@ -58,12 +58,11 @@ class LazyGroup(click.Group):
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        from click.utils import make_default_short_help
-
         names = self.list_commands(ctx)
         limit = formatter.width - 6 - max(len(n) for n in names)  # what click's own listing allows
+        rows = [(n, click.Command(n, help=COMMANDS[n][2]).get_short_help_str(limit)) for n in names]
         with formatter.section("Commands"):
-            formatter.write_dl([(n, make_default_short_help(COMMANDS[n][2], limit)) for n in names])
+            formatter.write_dl(rows)
 
 
 _debug_requested = bool(os.environ.get("EDGEADM_DEBUG"))

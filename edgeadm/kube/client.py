@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from edgeadm import waiting
 from edgeadm.kube import FIELD_MANAGER
 from edgeadm.kube.errors import (
     KubeError,
@@ -22,7 +23,7 @@ from edgeadm.kube.errors import (
     status_message,
     truncate,
 )
-from edgeadm.kube.rest import UNREACHABLE_HINT, poll, retrying
+from edgeadm.kube.rest import UNREACHABLE_HINT, retrying
 from edgeadm.kube.types import KubeAPI
 
 T = TypeVar("T")
@@ -208,7 +209,7 @@ class Kube:
 
     def wait_for(self, what: str, predicate: Callable[[], bool], *, timeout: float, interval: float = 0.5) -> None:
         """Poll `predicate` until true or raise KubeError after `timeout` seconds."""
-        poll(what, predicate, timeout=timeout, interval=interval)
+        waiting.until(predicate, timeout=timeout, what=what, interval=interval, error=KubeError)
 
 
 def connect(kubeconfig: Path, *, dry_run: bool = False) -> Kube:

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
+from edgeadm import waiting
 from edgeadm.errors import ConfigError
 from edgeadm.kube import FIELD_MANAGER
 from edgeadm.kube.errors import KubeError, NotFound, describe
-from edgeadm.kube.rest import Transport, poll, retrying
+from edgeadm.kube.rest import Transport, retrying
 from edgeadm.kube.types import KubeAPI
 
 
@@ -175,7 +176,7 @@ class LightKube:
 
     def wait_for(self, what: str, predicate: Callable[[], bool], *, timeout: float, interval: float = 0.5) -> None:
         """Poll `predicate` until true; raises KubeError naming `what` after `timeout` seconds."""
-        poll(what, predicate, timeout=timeout, interval=interval)
+        waiting.until(predicate, timeout=timeout, what=what, interval=interval, error=KubeError)
 
 
 def connect_light(kubeconfig: Path, *, dry_run: bool = False) -> LightKube | None:

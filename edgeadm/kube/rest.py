@@ -334,14 +334,3 @@ def retrying(what: str, fn: Callable[[], T], *, attempts: int = RETRIES, delay: 
             log.info("%s: attempt %d/%d failed (%s), retrying", what, attempt, attempts, err)
             time.sleep(delay * attempt)
     raise AssertionError("unreachable")
-
-
-def poll(what: str, predicate: Callable[[], bool], *, timeout: float, interval: float = 0.5) -> None:
-    """Call `predicate` until it is true; raises KubeError naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if predicate():
-            return
-        if time.monotonic() > deadline:
-            raise KubeError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)

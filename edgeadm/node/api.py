@@ -7,12 +7,12 @@ the join path's imports.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from edgeadm import waiting
 from edgeadm.errors import EdgeadmError
 from edgeadm.kube.errors import KubeError, NotFound
 from edgeadm.kube.rest import ClientCert, Transport
@@ -67,22 +67,25 @@ class NodeAPI:
         `on_poll` is called after every attempt that did not find the Node (for progress, or to give up early by
         raising).
         """
-        deadline = time.monotonic() + timeout
-        while True:
+        found: list[dict[str, Any]] = []
+
+        def registered() -> bool:
             try:
                 node = self.get_node(name)
             except EdgeadmError:  # no certificate yet, API server restarting, not yet authorized: try again
                 node = None
             if node is not None:
-                conds = (node.get("status") or {}).get("conditions") or []
-                return str(next((c.get("status", "Unknown") for c in conds if c.get("type") == "Ready"), "Unknown"))
+                found.append(node)
+                return True
             if on_poll is not None:
                 on_poll()
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise EdgeadmError(f"Node `{name}` did not register within {timeout:.0f}s",
-                                   hint="see `journalctl -u kubelet` on this machine")
-            time.sleep(min(interval, remaining))
+            return False
+
+        waiting.until(registered, timeout=timeout, interval=interval, what=f"Node `{name}`",
+                      message=f"Node `{name}` did not register within {timeout:.0f}s",
+                      hint="see `journalctl -u kubelet` on this machine")
+        conds = (found[0].get("status") or {}).get("conditions") or []
+        return str(next((c.get("status", "Unknown") for c in conds if c.get("type") == "Ready"), "Unknown"))
 
     def delete_node(self, name: str) -> None:
         """Delete the Node (gone already is fine); raises EdgeadmError when that cannot be done."""
