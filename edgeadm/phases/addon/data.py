@@ -8,7 +8,7 @@ Expensive or fallible values are accessors computed on first use and cached: `ca
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from edgeadm import events as ev
 from edgeadm.applier import Applier
@@ -17,11 +17,15 @@ from edgeadm.options import AddonOptions
 from edgeadm.record import Record
 from edgeadm.report import Report
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
+    from cryptography.x509 import Certificate
+
 
 @dataclass(frozen=True)
 class CA:
-    cert: Any  # cryptography x509.Certificate
-    key: Any  # cryptography private key
+    cert: Certificate
+    key: CertificateIssuerPrivateKeyTypes
     pem: bytes
 
 
