@@ -1,8 +1,9 @@
 """Test isolation and the real-cluster fixtures.
 
 Every test gets its own HOME and no KUBECONFIG, so nothing reads the developer's files. Cluster tests (marker
-``cluster``) run against real etcd/kube-apiserver/kube-controller-manager processes started here; under CI a
-missing binary is built, and any skipped test makes the run fail.
+``cluster``) run against real etcd/kube-apiserver/kube-controller-manager processes, which the fixtures here get
+from a harness.ClusterPool (per module or per session); under CI a missing binary is built, and any skipped test
+makes the run fail.
 """
 
 from __future__ import annotations
@@ -29,16 +30,12 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "120")
 
 
-def _bins() -> Path:
+@pytest.fixture(scope="session")
+def k8s_bins() -> Path:
     try:
         return harness.bin_dir(build=IN_CI)
     except FileNotFoundError as exc:
         pytest.skip(str(exc))
-
-
-@pytest.fixture(scope="session")
-def k8s_bins() -> Path:
-    return _bins()
 
 
 # Every cluster a test uses comes from a harness.ClusterPool, which stops it (by pid) when its scope ends.
