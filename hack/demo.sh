@@ -12,4 +12,4 @@ set -x
 .venv/bin/edgeadm version
 .venv/bin/edgeadm manifests --offline -o "$CLUSTER_DIR/manifests" >/dev/null
 # an edge node: a real systemd host (nspawn) with containerd and the kubelet joins, shows up Ready, then resets
-.venv/bin/python hack/demo_join.py "$CLUSTER_DIR"
+.venv/bin/python -m hack.demo_join "$CLUSTER_DIR"

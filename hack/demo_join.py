@@ -1,6 +1,6 @@
 """Demo: join a real edge host (systemd-nspawn) to the running local cluster, show the Node, then reset it.
 
-    .venv/bin/python hack/demo_join.py .cluster
+    .venv/bin/python -m hack.demo_join .cluster      # from the repository root (hack/demo.sh does this)
 """
 
 from __future__ import annotations
@@ -12,12 +12,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from tests.e2e.test_join import CNI_CONF, build_package  # noqa: E402
-from tests.harness import cluster as harness  # noqa: E402
-from tests.harness import hosts  # noqa: E402
+from tests.harness import cluster as harness
+from tests.harness import hosts, network
+from tests.harness.packages import CNI_CONF, build_package
 
 
 def main(cluster_dir: str) -> int:
@@ -29,8 +26,8 @@ def main(cluster_dir: str) -> int:
     build_package(bins, work / "pkg")
     hosts.set_kubelet_sysctls()
     base = hosts.rootfs(build=True)
-    net = hosts.Network(c.apiserver_port)
-    h = hosts.TestHost("edge-demo", 1, work / "edge-demo", binds_ro=[(str(work / "pkg"), "/pkg")])
+    net = network.Network(c.apiserver_port)
+    h = hosts.TestHost("edge-demo", work / "edge-demo", binds_ro=[(str(work / "pkg"), "/pkg")])
     ed = [sys.executable, "-m", "edgeadm", "--kubeconfig", str(c.admin_conf)]
     try:
         subprocess.run([*ed, "addon", "edge-apps", "--ca.cert", str(c.pki / "ca.crt"), "--ca.key",
@@ -41,7 +38,7 @@ def main(cluster_dir: str) -> int:
         print(f"$ {shown} --install-pkg-path /pkg/kube.tar.gz", file=sys.stderr)
         h.start(base)
         (h.root / "etc/cni/net.d").mkdir(parents=True, exist_ok=True)
-        (h.root / "etc/cni/net.d/10-edgetest.conflist").write_text(CNI_CONF % 1)
+        (h.root / "etc/cni/net.d/10-edgetest.conflist").write_text(CNI_CONF % h.index)
         (h.root / "root/patch.yaml").write_text(f"cgroupRoot: {h.cgroup_root}\ncgroupDriver: cgroupfs\n")
         res = h.edgeadm("join", info["endpoint"], "--discovery-token-ca-cert-hash", info["caCertHashes"][0],
                         "--install-pkg-path", "/pkg/kube.tar.gz", "--kubelet-config-patch", "/root/patch.yaml",

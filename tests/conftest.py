@@ -1,8 +1,9 @@
 """Test isolation and the real-cluster fixtures.
 
 Every test gets its own HOME and no KUBECONFIG, so nothing reads the developer's files. Cluster tests (marker
-``cluster``) run against real etcd/kube-apiserver/kube-controller-manager processes started here; under CI a
-missing binary is built, and any skipped test makes the run fail.
+``cluster``) run against real etcd/kube-apiserver/kube-controller-manager processes, which the fixtures here get
+from a harness.ClusterPool (per module or per session); under CI a missing binary is built, and any skipped test
+makes the run fail.
 """
 
 from __future__ import annotations
@@ -29,36 +30,43 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "120")
 
 
-def _bins() -> Path:
+@pytest.fixture(scope="session")
+def k8s_bins() -> Path:
     try:
         return harness.bin_dir(build=IN_CI)
     except FileNotFoundError as exc:
         pytest.skip(str(exc))
 
 
-def _start(tmp_path_factory: pytest.TempPathFactory, flavor: str) -> Iterator[harness.Cluster]:
-    bins = _bins()
-    directory = tmp_path_factory.mktemp(f"cluster-{flavor}")
-    c = harness.up(directory, flavor, bins=bins)
-    try:
-        yield c
-    finally:
-        harness.down(directory)
+# Every cluster a test uses comes from a harness.ClusterPool, which stops it (by pid) when its scope ends.
+@pytest.fixture(scope="module")
+def clusters(tmp_path_factory: pytest.TempPathFactory, k8s_bins: Path) -> Iterator[harness.ClusterPool]:
+    """Fresh clusters for this module: `clusters["bare"]`, `clusters.get("kubeadm", extra_ips=[...])`."""
+    with harness.ClusterPool(tmp_path_factory.mktemp("clusters"), k8s_bins) as pool:
+        yield pool
+
+
+@pytest.fixture(params=harness.FLAVORS)
+def cluster(request: pytest.FixtureRequest, clusters: harness.ClusterPool) -> harness.Cluster:
+    """The test runs once per flavour, on this module's cluster of that flavour."""
+    return clusters[request.param]
 
 
 @pytest.fixture(scope="session")
-def kubeadm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.Cluster]:
-    yield from _start(tmp_path_factory, "kubeadm")
+def session_clusters(tmp_path_factory: pytest.TempPathFactory, k8s_bins: Path) -> Iterator[harness.ClusterPool]:
+    """Clusters shared by every module of the run, for tests that only read them."""
+    with harness.ClusterPool(tmp_path_factory.mktemp("session-clusters"), k8s_bins) as pool:
+        yield pool
 
 
 @pytest.fixture(scope="session")
-def bare_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.Cluster]:
-    yield from _start(tmp_path_factory, "bare")
+def kubeadm_cluster(session_clusters: harness.ClusterPool) -> harness.Cluster:
+    return session_clusters["kubeadm"]
 
 
 @pytest.fixture(scope="session")
-def k8s_bins() -> Path:
-    return _bins()
+def bare_cluster(session_clusters: harness.ClusterPool) -> harness.Cluster:
+    return session_clusters["bare"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

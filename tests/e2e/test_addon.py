@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from tests.e2e.conftest import addon, edgeadm, kube_of
-from tests.e2e.snapshot import diff, settled_snapshot, snapshot
+from tests.e2e.helpers import addon, edgeadm, kube_of
 from tests.harness import cluster as harness
+from tests.harness.snapshot import diff, settled_snapshot, snapshot
 
 pytestmark = pytest.mark.cluster
 
@@ -79,10 +79,10 @@ def test_addon_rerun_detach_restores_exactly(cluster: harness.Cluster) -> None:
             "affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
         assert edge_terms[0]["matchExpressions"][-1] == {"key": "superedge.io/edge-node", "operator": "Exists"}
     # the lite-apiserver key: a Secret with server-auth only usage, readable by bootstrap tokens by name only
+    import base64
+
     from cryptography import x509
     from cryptography.x509.oid import ExtendedKeyUsageOID
-
-    import base64
 
     tls = k.get("v1", "Secret", "lite-apiserver-tls", "edge-system")
     cert = x509.load_pem_x509_certificate(base64.b64decode(tls["data"]["tls.crt"]))
@@ -125,7 +125,7 @@ KILL_CASES = [("kubeadm", p) for p in PHASE_BOUNDARIES] + [("bare", p) for p in
 
 
 @pytest.mark.parametrize(("flavor", "phase"), KILL_CASES)
-def test_killed_addon_converges_and_detaches_exactly(clusters: dict[str, harness.Cluster], flavor: str,
+def test_killed_addon_converges_and_detaches_exactly(clusters: harness.ClusterPool, flavor: str,
                                                      phase: str) -> None:
     cluster = clusters[flavor]
     k = kube_of(cluster)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import edgeadm, kube_of
-from tests.e2e.snapshot import diff, settled_snapshot, snapshot
+from tests.e2e.helpers import edgeadm, kube_of
 from tests.harness import cluster as harness
+from tests.harness.snapshot import diff, settled_snapshot, snapshot
 
 pytestmark = pytest.mark.cluster
 
@@ -56,7 +56,7 @@ CASES = ["missing-ca-cert", "unreadable-ca-key", "mismatched-pair", "foreign-ca"
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_bad_input_changes_nothing(clusters: dict[str, harness.Cluster], name: str, tmp_path: Path) -> None:
+def test_bad_input_changes_nothing(clusters: harness.ClusterPool, name: str, tmp_path: Path) -> None:
     c = clusters["kubeadm"]
     k = kube_of(c)
     before = settled_snapshot(k)
@@ -70,7 +70,7 @@ def test_bad_input_changes_nothing(clusters: dict[str, harness.Cluster], name: s
 
 
 @pytest.mark.parametrize("kind", ["unreachable", "malformed"])
-def test_bad_kubeconfig(clusters: dict[str, harness.Cluster], kind: str, tmp_path: Path) -> None:
+def test_bad_kubeconfig(clusters: harness.ClusterPool, kind: str, tmp_path: Path) -> None:
     c = clusters["kubeadm"]
     conf = tmp_path / "k.conf"
     if kind == "unreachable":

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import base64
-import secrets
-import string
+import datetime as dt
 import time
 from pathlib import Path
 
@@ -37,17 +36,12 @@ def _kube(c: harness.Cluster):  # type: ignore[no-untyped-def]
 
 
 def _new_token_secret(k, ttl_s: int = 600) -> tuple[str, str]:  # type: ignore[no-untyped-def]
-    alphabet = string.ascii_lowercase + string.digits
-    tid = "".join(secrets.choice(alphabet) for _ in range(6))
-    tsec = "".join(secrets.choice(alphabet) for _ in range(16))
-    exp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + ttl_s))
-    k.create({
-        "apiVersion": "v1", "kind": "Secret", "type": "bootstrap.kubernetes.io/token",
-        "metadata": {"name": f"bootstrap-token-{tid}", "namespace": "kube-system"},
-        "stringData": {"token-id": tid, "token-secret": tsec, "expiration": exp,
-                       "usage-bootstrap-authentication": "true", "usage-bootstrap-signing": "true",
-                       "auth-extra-groups": "system:bootstrappers:kubeadm:default-node-token"},
-    })
+    from edgeadm import tokens
+
+    tid, tsec = tokens.parse(tokens.generate())
+    expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=ttl_s)
+    k.create(tokens.Token(tid, tsec, expires, usages=("authentication", "signing"),
+                          groups=(tokens.DEFAULT_GROUP,)).to_secret())
     return tid, tsec
 
 
@@ -117,9 +111,8 @@ def test_bare_flavour_has_none_of_them(bare_cluster: harness.Cluster) -> None:
 
 def test_down_stops_every_process(tmp_path: Path, k8s_bins: Path) -> None:
     c = harness.up(tmp_path / "c", "bare", bins=k8s_bins)
-    pids = list(c.pids.values())
-    assert all(harness._alive(p) for p in pids)
+    assert all(c.processes_alive().values())
     harness.down(tmp_path / "c")
-    assert not any(harness._alive(p) for p in pids)
+    assert not any(c.processes_alive().values())
     assert not (tmp_path / "c").exists()
     assert not Path(c.etcd_data).exists()

@@ -3,6 +3,7 @@ test control plane; reset must leave no trace (files, units, network devices, th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -17,23 +18,18 @@ from typing import Any
 import pytest
 
 from tests.harness import cluster as harness
-from tests.harness import hosts, pause
+from tests.harness import hosts, network
+from tests.harness.packages import CNI_CONF, build_package
 
 pytestmark = pytest.mark.node
 
 IN_CI = bool(os.environ.get("CI"))
-REPO = Path(__file__).resolve().parents[2]
-CNI_CONF = """{"cniVersion": "0.4.0", "name": "edgetest", "plugins": [
-  {"type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": false,
-   "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.244.%d.0/24"}]], "routes": [{"dst": "0.0.0.0/0"}]}},
-  {"type": "portmap", "capabilities": {"portMappings": true}}]}
-"""
 
 
 @dataclass
 class Env:
     cluster: harness.Cluster
-    net: hosts.Network
+    net: network.Network
     pkg_dir: Path
     pkg: str  # path of the package inside the hosts
     base: Path
@@ -46,7 +42,7 @@ class Env:
 
     def edgeadm(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "edgeadm", "--kubeconfig", str(self.cluster.admin_conf), *args],
-                              capture_output=True, text=True, timeout=300)
+                              check=False, capture_output=True, text=True, timeout=300)
 
     def join_info(self, *extra: str) -> dict[str, Any]:
         res = self.edgeadm("token", "create", "--print-join-command", "-o", "json", *extra)
@@ -54,29 +50,8 @@ class Env:
         return dict(json.loads(res.stdout))
 
 
-def _lite_apiserver() -> Path:
-    out = subprocess.run([str(REPO / "hack" / "build-lite-apiserver.sh")], check=True, stdout=subprocess.PIPE,
-                         text=True)
-    return Path(out.stdout.strip().splitlines()[-1])
-
-
-def build_package(bins: Path, out_dir: Path, *, arch: str | None = None, name: str = "kube.tar.gz") -> Path:
-    cache = Path(os.environ.get("EDGEADM_CACHE", Path.home() / ".cache" / "edgeadm"))
-    pause_tar = pause.build(cache / "pause")
-    out = out_dir / name
-    cmd = [sys.executable, "-m", "edgeadm", "package", "build", "-o", str(out), "--kubernetes-version",
-           "v" + harness.k8s_version().lstrip("v"), "--kubelet", str(bins / "kubelet"),
-           "--lite-apiserver", str(_lite_apiserver()), "--cni-dir", "/usr/lib/cni", "--pause-tar", str(pause_tar)]
-    for b in ("/usr/bin/containerd", "/usr/bin/containerd-shim-runc-v2", "/usr/bin/ctr", "/usr/sbin/runc"):
-        cmd += ["--containerd-bin", b]
-    if arch:
-        cmd += ["--arch", arch]
-    subprocess.run(cmd, check=True, capture_output=True)
-    return out
-
-
 @pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory, k8s_bins: Path) -> Iterator[Env]:
+def env(tmp_path_factory: pytest.TempPathFactory, k8s_bins: Path, clusters: harness.ClusterPool) -> Iterator[Env]:
     try:
         base = hosts.rootfs(build=IN_CI)
     except FileNotFoundError as exc:
@@ -86,8 +61,8 @@ def env(tmp_path_factory: pytest.TempPathFactory, k8s_bins: Path) -> Iterator[En
     pkg_dir = work / "pkg"
     pkg_dir.mkdir()
     build_package(k8s_bins, pkg_dir)
-    c = harness.up(work / "cluster", "kubeadm", bins=k8s_bins, extra_ips=[hosts.GATEWAY])
-    net = hosts.Network(c.apiserver_port)
+    c = clusters.get("kubeadm", extra_ips=[network.HOSTS_GATEWAY])
+    net = network.Network(c.apiserver_port)
     e = Env(cluster=c, net=net, pkg_dir=pkg_dir, pkg="/pkg/kube.tar.gz", base=base, work=work)
     try:
         res = e.edgeadm("addon", "edge-apps", "--ca.cert", str(c.pki / "ca.crt"), "--ca.key", str(c.pki / "ca.key"),
@@ -96,26 +71,24 @@ def env(tmp_path_factory: pytest.TempPathFactory, k8s_bins: Path) -> Iterator[En
         yield e
     finally:
         net.close()
-        harness.down(c.dir)
 
 
 @pytest.fixture
 def make_host(env: Env) -> Iterator[Any]:
-    started: list[hosts.TestHost] = []
+    with contextlib.ExitStack() as stops:  # every host is stopped, even when stopping another one fails
 
-    def make(name: str, index: int) -> hosts.TestHost:
-        h = hosts.TestHost(name, index, env.work / "hosts" / name, binds_ro=[(str(env.pkg_dir), "/pkg")])
-        (env.work / "hosts").mkdir(exist_ok=True)
-        h.start(env.base)
-        started.append(h)
-        (h.root / "etc" / "cni" / "net.d").mkdir(parents=True, exist_ok=True)  # what a network add-on provides
-        (h.root / "etc" / "cni" / "net.d" / "10-edgetest.conflist").write_text(CNI_CONF % index)
-        (h.root / "root" / "kubelet-patch.yaml").write_text(f"cgroupRoot: {h.cgroup_root}\ncgroupDriver: cgroupfs\n")
-        return h
+        def make(name: str) -> hosts.TestHost:
+            h = hosts.TestHost(name, env.work / "hosts" / name, binds_ro=[(str(env.pkg_dir), "/pkg")])
+            stops.callback(h.stop)  # before start(): a host that fails to boot is stopped too
+            (env.work / "hosts").mkdir(exist_ok=True)
+            h.start(env.base)
+            (h.root / "etc" / "cni" / "net.d").mkdir(parents=True, exist_ok=True)  # what a network add-on provides
+            (h.root / "etc" / "cni" / "net.d" / "10-edgetest.conflist").write_text(CNI_CONF % h.index)
+            (h.root / "root" / "kubelet-patch.yaml").write_text(
+                f"cgroupRoot: {h.cgroup_root}\ncgroupDriver: cgroupfs\n")
+            return h
 
-    yield make
-    for h in started:
-        h.stop()
+        yield make
 
 
 def join_args(env: Env, info: dict[str, Any], *extra: str) -> list[str]:
@@ -141,8 +114,8 @@ def wait_ready(env: Env, name: str, timeout: float = 120) -> dict[str, Any]:
 
 
 def test_edge_and_plain_nodes_join_and_reset_leaves_no_trace(env: Env, make_host: Any, k8s_bins: Path) -> None:
-    edge = make_host("edge1", 1)
-    plain = make_host("cloud1", 2)
+    edge = make_host("edge1")
+    plain = make_host("cloud1")
     before_edge, before_plain = edge.state(), plain.state()
     info = env.join_info()
     assert info["endpoint"] == env.net.endpoint
@@ -161,7 +134,7 @@ def test_edge_and_plain_nodes_join_and_reset_leaves_no_trace(env: Env, make_host
 
     # the plain node joins with a token made by the real kubeadm
     made = subprocess.run([str(k8s_bins / "kubeadm"), "token", "create", f"--kubeconfig={env.cluster.admin_conf}"],
-                          capture_output=True, text=True, timeout=60)
+                          check=False, capture_output=True, text=True, timeout=60)
     assert made.returncode == 0, made.stderr
     res = plain.edgeadm(*join_args(env, info, "--enable-edge=false"), env={"EDGEADM_TOKEN": made.stdout.strip()})
     assert res.returncode == 0, res.stderr
@@ -184,7 +157,7 @@ JOIN_PHASES = ["discovery", "package", "preflight", "install", "runtime", "kubel
 
 @pytest.mark.parametrize("phase", JOIN_PHASES)
 def test_killed_join_then_reset_leaves_no_trace(env: Env, make_host: Any, phase: str) -> None:
-    h = make_host(f"kill-{phase}"[:14], 3)
+    h = make_host(f"kill-{phase}")
     before = h.state()
     info = env.join_info()
     res = h.edgeadm(*join_args(env, info), env={"EDGEADM_TOKEN": info["token"],
@@ -217,7 +190,7 @@ REFUSALS = ["wrong-ca-hash", "bad-signature", "unknown-token", "expired-token", 
 
 @pytest.mark.parametrize("case", REFUSALS)
 def test_refused_join_changes_nothing(env: Env, make_host: Any, case: str, k8s_bins: Path) -> None:
-    h = make_host(f"ref-{case}"[:14], 4)
+    h = make_host(f"ref-{case}")
     before = h.state()
     info = env.join_info()
     token = info["token"]
@@ -249,7 +222,7 @@ def test_refused_join_changes_nothing(env: Env, make_host: Any, case: str, k8s_b
         args[args.index(env.pkg)] = "/pkg/arm.tar.gz"
         expect = "is for arm64"
     elif case == "unreachable-endpoint":
-        args[1] = f"{hosts.GATEWAY}:1"
+        args[1] = f"{network.HOSTS_GATEWAY}:1"
         expect = "cannot reach"
     res = h.edgeadm(*args, env={"EDGEADM_TOKEN": token})
     assert res.returncode != 0
@@ -261,7 +234,7 @@ def test_refused_join_changes_nothing(env: Env, make_host: Any, case: str, k8s_b
 
 
 def test_dry_run_join_changes_nothing(env: Env, make_host: Any) -> None:
-    h = make_host("dry-run", 5)
+    h = make_host("dry-run")
     before = h.state()
     info = env.join_info()
     res = h.edgeadm(*join_args(env, info, "--dry-run"), env={"EDGEADM_TOKEN": info["token"]})
@@ -286,7 +259,7 @@ WantedBy=multi-user.target
 
 
 def test_existing_runtime_is_used_and_never_removed(env: Env, make_host: Any) -> None:
-    h = make_host("own-runtime", 6)
+    h = make_host("own-runtime")
     # the machine already runs containerd (its own binaries, unit and state), as a distribution install would
     for src, dst in (("/usr/bin/containerd", "usr/bin/containerd"),
                      ("/usr/bin/containerd-shim-runc-v2", "usr/bin/containerd-shim-runc-v2"),

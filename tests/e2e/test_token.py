@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.conftest import addon, edgeadm, kube_of
+from tests.e2e.helpers import addon, edgeadm, kube_of
 from tests.harness import cluster as harness
 
 pytestmark = pytest.mark.cluster
 
 
 def kubeadm(bins: Path, c: harness.Cluster, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(bins / "kubeadm"), *args, f"--kubeconfig={c.admin_conf}"], capture_output=True,
+    return subprocess.run([str(bins / "kubeadm"), *args, f"--kubeconfig={c.admin_conf}"], check=False, capture_output=True,
                           text=True, timeout=60)
 
 
@@ -27,7 +27,7 @@ def authenticates(c: harness.Cluster, token: str) -> bool:
     return r.status_code == 201
 
 
-def test_edgeadm_token_is_listed_and_accepted_by_kubeadm(clusters: dict[str, harness.Cluster], k8s_bins: Path) -> None:
+def test_edgeadm_token_is_listed_and_accepted_by_kubeadm(clusters: harness.ClusterPool, k8s_bins: Path) -> None:
     c = clusters["kubeadm"]
     res = edgeadm(c, "token", "create", "--description", "from edgeadm")
     assert res.returncode == 0, res.stderr
@@ -40,7 +40,7 @@ def test_edgeadm_token_is_listed_and_accepted_by_kubeadm(clusters: dict[str, har
     assert deleted.returncode == 0, deleted.stderr
 
 
-def test_kubeadm_token_is_listed_by_edgeadm(clusters: dict[str, harness.Cluster], k8s_bins: Path) -> None:
+def test_kubeadm_token_is_listed_by_edgeadm(clusters: harness.ClusterPool, k8s_bins: Path) -> None:
     c = clusters["kubeadm"]
     made = kubeadm(k8s_bins, c, "token", "create", "--ttl", "2h")
     assert made.returncode == 0, made.stderr
@@ -58,7 +58,7 @@ def test_kubeadm_token_is_listed_by_edgeadm(clusters: dict[str, harness.Cluster]
     assert again.returncode == 1 and "not found" in again.stderr
 
 
-def test_print_join_command_uses_master_public_address(clusters: dict[str, harness.Cluster]) -> None:
+def test_print_join_command_uses_master_public_address(clusters: harness.ClusterPool) -> None:
     c = clusters["bare"]
     assert addon(c, "--master-public-addr", "203.0.113.7:6443").returncode == 0
     try:

@@ -16,6 +16,7 @@ Command line (used by ``make cluster-up`` / ``make cluster-down``)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -25,18 +26,20 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import yaml
+
+from tests.harness.network import HOSTS_GATEWAY  # always in the API server's SANs: test hosts connect there
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICE_CIDR = "10.96.0.0/16"
 POD_CIDR = "10.244.0.0/16"
 READY_TIMEOUT = 90.0  # apiserver on 2 cores is ready in ~5-15 s; generous for a loaded CI machine
 FLAVORS = ("kubeadm", "bare")
-HOSTS_GATEWAY = "10.213.0.1"  # where test hosts reach the API server (tests/harness/hosts.py); always in the SANs
 
 
 class HarnessError(RuntimeError):
@@ -134,6 +137,10 @@ class Cluster:
             except OSError:
                 pass
         return total / 1024
+
+    def processes_alive(self) -> dict[str, bool]:
+        """For each process the cluster started, whether it still runs (a zombie counts as stopped)."""
+        return {name: _alive(pid) for name, pid in self.pids.items()}
 
 
 # ---------------------------------------------------------------------------------------------------------- PKI
@@ -361,7 +368,7 @@ def _kubeadm_phases(c: Cluster, bins: Path) -> None:
     kubeadm = str(bins / "kubeadm")
     for phase in (["upload-config", "all"], ["bootstrap-token"], ["addon", "all"]):
         argv = [kubeadm, "init", "phase", *phase, f"--config={cfg}", f"--kubeconfig={c.admin_conf}"]
-        res = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        res = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=120)
         with open(c.dir / "logs" / "kubeadm.log", "a") as fh:
             fh.write(f"$ {' '.join(argv)}\n{res.stdout}{res.stderr}\n")
         if res.returncode != 0:
@@ -424,6 +431,41 @@ def _forget(pid: int) -> None:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
+
+
+class ClusterPool:
+    """Clusters started on first use, all stopped by `close()` even when one of them fails to stop.
+
+    The one way tests get a cluster (fixtures in tests/conftest.py): a pool per module gives each module fresh
+    clusters, a pool per session shares them. Clusters differ by flavour and by extra API server certificate IPs.
+    """
+
+    def __init__(self, directory: Path, bins: Path) -> None:
+        self.directory = directory
+        self.bins = bins
+        self._started: dict[tuple[str, tuple[str, ...]], Cluster] = {}
+        self._stops = contextlib.ExitStack()  # runs every registered `down` even if an earlier one raises
+
+    def get(self, flavor: str, *, extra_ips: Sequence[str] = ()) -> Cluster:
+        key = (flavor, tuple(extra_ips))
+        if key not in self._started:
+            c = up(self.directory / "-".join([flavor, *extra_ips]), flavor, bins=self.bins, extra_ips=list(extra_ips))
+            self._stops.callback(down, c.dir)
+            self._started[key] = c
+        return self._started[key]
+
+    def __getitem__(self, flavor: str) -> Cluster:
+        return self.get(flavor)
+
+    def close(self) -> None:
+        self._started.clear()
+        self._stops.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def main(argv: list[str] | None = None) -> int:

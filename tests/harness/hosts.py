@@ -1,22 +1,25 @@
 """Real test hosts: a Debian tree booted with systemd-nspawn (systemd as PID 1, its own network namespace).
 
-Each host gets a veth link into a bridge of the tests (10.213.0.<10+n> inside; the test machine is 10.213.0.1,
-where a forwarder relays to the test API server on loopback), so the node reaches the control plane only through
-addresses the tests created. edgeadm runs inside from the repository's virtualenv (bind-mounted read-only).
+Each host gets a veth link into the tests' bridge (tests/harness/network.py: 10.213.0.<10+n> inside, where n is a
+slot this module allocates; the test machine is 10.213.0.1, where a forwarder relays to the test API server on
+loopback), so the node reaches the control plane only through addresses the tests created. edgeadm runs inside
+from the repository's virtualenv (bind-mounted read-only).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.harness.network import BRIDGE, HOSTS_GATEWAY
 
 REPO = Path(__file__).resolve().parents[2]
 CGROUP_V1 = ("pids", "cpuset", "freezer", "devices", "cpuacct", "cpu", "blkio", "memory", "systemd",
@@ -27,26 +30,6 @@ KUBELET_SYSCTLS = {"vm.overcommit_memory": "1", "vm.panic_on_oom": "0", "kernel.
                    "kernel.keys.root_maxbytes": "25000000"}
 # What a file listing ignores: kernel filesystems, runtime state, logs, caches that systemd itself rewrites.
 LISTING_EXCLUDES = ("proc", "sys", "dev", "run", "tmp", "var/log", "var/tmp", "var/cache", "var/lib/systemd")
-
-
-BRIDGE = "edgeadm-br0"
-from tests.harness.cluster import HOSTS_GATEWAY as GATEWAY  # noqa: E402 - the machine's address on the bridge
-
-
-class Network:
-    """A bridge for the test hosts plus a forwarder from GATEWAY:port to the API server on loopback."""
-
-    def __init__(self, api_port: int) -> None:
-        subprocess.run(["ip", "link", "del", BRIDGE], capture_output=True)  # left over from a killed run
-        subprocess.run(["ip", "link", "add", BRIDGE, "type", "bridge"], check=True)
-        subprocess.run(["ip", "addr", "add", f"{GATEWAY}/24", "dev", BRIDGE], check=True)
-        subprocess.run(["ip", "link", "set", BRIDGE, "up"], check=True)
-        self.forwarder = Forwarder((GATEWAY, api_port), ("127.0.0.1", api_port))
-        self.endpoint = f"{GATEWAY}:{api_port}"
-
-    def close(self) -> None:
-        self.forwarder.close()
-        subprocess.run(["ip", "link", "del", BRIDGE], capture_output=True)
 
 
 def rootfs(*, build: bool) -> Path:
@@ -65,60 +48,58 @@ def set_kubelet_sysctls() -> None:
         Path("/proc/sys", *key.split(".")).write_text(value)
 
 
-class Forwarder:
-    """A TCP relay from a veth address to the API server on loopback (threads; stops with the host)."""
+# Slot n gives a host the address 10.213.0.(10+n) and the veth `eh<n>`; the last address of the /24 is .254.
+MAX_SLOTS = 244
+_slots_taken: set[int] = set()
+_slots_lock = threading.Lock()
 
-    def __init__(self, listen: tuple[str, int], target: tuple[str, int]) -> None:
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(listen)
-        self.sock.listen(64)
-        self.target = target
-        self.stopped = False
-        threading.Thread(target=self._accept, daemon=True).start()
 
-    def _accept(self) -> None:
-        while not self.stopped:
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(self.target, timeout=5)
-            except OSError:
-                client.close()
-                continue
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+def _take_slot() -> int:
+    """The lowest free slot in this process (given back by TestHost.stop), so tests never pick addresses."""
+    with _slots_lock:
+        slot = next((n for n in range(1, MAX_SLOTS + 1) if n not in _slots_taken), None)
+        if slot is None:
+            raise RuntimeError(f"all {MAX_SLOTS} test host slots are in use; stop() hosts that are done")
+        _slots_taken.add(slot)
+        return slot
 
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-            src.close()  # every socket is the source of exactly one pipe, so each is closed once
 
-    def close(self) -> None:
-        self.stopped = True
-        self.sock.close()
+def _give_back_slot(slot: int) -> None:
+    with _slots_lock:
+        _slots_taken.discard(slot)
+
+
+# The host name is systemd-nspawn's machine name (-M) and the container's hostname (so also its Node name).
+# nspawn refuses a machine name that is not a valid hostname: at most HOST_NAME_MAX = 64 characters of letters,
+# digits, '-' and '.', no label starting or ending with '-' (systemd src/basic/hostname-util.c, hostname_is_valid;
+# the kernel's own hostname limit, __NEW_UTS_LEN, is 64 too). Names made from test parameters are cut to fit here.
+MACHINE_NAME_MAX = 64
+_MACHINE_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?")  # one label: all the tests need
+
+
+def machine_name(name: str) -> str:
+    cut = name[:MACHINE_NAME_MAX].rstrip("-")
+    if not _MACHINE_NAME.fullmatch(cut):
+        raise ValueError(f"{name!r} cannot be a test host name (letters, digits and inner '-')")
+    return cut
 
 
 @dataclass
 class TestHost:
+    """One nspawn host; its name is cut to a valid machine name, and its slot (address) is taken until stop()."""
+
     name: str
-    index: int
     root: Path
     binds_ro: list[tuple[str, str]] = field(default_factory=list)
     nspawn: subprocess.Popen[bytes] | None = None
     pid: int = 0
+    index: int = field(init=False)
+    _holds_slot: bool = field(init=False, default=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.name = machine_name(self.name)
+        self.index = _take_slot()
+        self._holds_slot = True
 
     @property
     def ip(self) -> str:
@@ -126,7 +107,7 @@ class TestHost:
 
     @property
     def gateway(self) -> str:
-        return GATEWAY
+        return HOSTS_GATEWAY
 
     @property
     def veth(self) -> str:
@@ -180,7 +161,7 @@ class TestHost:
         return out
 
     def _network(self) -> None:
-        subprocess.run(["ip", "link", "del", self.veth], capture_output=True)  # left over from a killed run
+        subprocess.run(["ip", "link", "del", self.veth], check=False, capture_output=True)  # left over from a killed run
         subprocess.run(["ip", "link", "add", self.veth, "type", "veth", "peer", "name", f"{self.veth}c"], check=True)
         subprocess.run(["ip", "link", "set", f"{self.veth}c", "netns", str(self.pid)], check=True)
         subprocess.run(["ip", "link", "set", self.veth, "master", BRIDGE], check=True)
@@ -206,7 +187,7 @@ class TestHost:
                     "LANG": "C.UTF-8"}
         cmd = ["nsenter", "-t", str(self.pid), *namespaces.split(), "--", "env", "-i",
                *[f"{k}={v}" for k, v in {**base_env, **(env or {})}.items()], *argv]
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        res = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout)
         if check and res.returncode != 0:
             raise RuntimeError(f"{argv} failed in {self.name}: {res.stderr[-2000:]}")
         return res
@@ -253,10 +234,13 @@ class TestHost:
         return {"files": self.files(), "units": self.units(), "netdevs": self.netdevs()}
 
     def stop(self) -> None:
+        """Stop the host and remove all it left on this machine; a second call does nothing (the slot may be reused)."""
+        if not self._holds_slot:
+            return
         if self.pid and self.nspawn is not None and self.nspawn.poll() is None:
             for ctrl in CGROUP_V1:
-                self.exec(["sh", "-c", f"[ -d /sys/fs/cgroup/{ctrl}{self.cgroup_root} ] && find "
-                           f"/sys/fs/cgroup/{ctrl}{self.cgroup_root} -depth -type d -exec rmdir {{}} \\; ; true"],
+                self.exec(["sh", "-c", (f"[ -d /sys/fs/cgroup/{ctrl}{self.cgroup_root} ] && find "
+                                        f"/sys/fs/cgroup/{ctrl}{self.cgroup_root} -depth -type d -exec rmdir {{}} \\; ; true")],
                           check=False, timeout=30)
         if self.nspawn is not None and self.nspawn.poll() is None:
             # killing the container's init ends its whole PID namespace at once (a clean poweroff takes ~20 s)
@@ -270,7 +254,7 @@ class TestHost:
             except subprocess.TimeoutExpired:
                 os.killpg(self.nspawn.pid, signal.SIGKILL)
                 self.nspawn.wait(timeout=10)
-        subprocess.run(["ip", "link", "del", self.veth], capture_output=True)
+        subprocess.run(["ip", "link", "del", self.veth], check=False, capture_output=True)
         for ctrl in CGROUP_V1:
             d = Path("/sys/fs/cgroup") / ctrl / self.cgroup_root.lstrip("/")
             if d.is_dir():
@@ -284,6 +268,9 @@ class TestHost:
                 except OSError:
                     pass
         shutil.rmtree(self.root, ignore_errors=True)
+        if self._holds_slot:
+            self._holds_slot = False
+            _give_back_slot(self.index)
 
 
 def state_diff(before: dict[str, object], after: dict[str, object]) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import platform
 import subprocess
 import tarfile
 from pathlib import Path
@@ -23,10 +24,25 @@ int main(void) {
 }
 """
 IMAGE = "registry.k8s.io/pause:3.10"
+# Go/OCI architecture names for `uname -m`, and the GNU triplet of each (whose gcc cross-compiles for it).
+ARCHES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+TRIPLETS = {"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}
 
 
-def build(out_dir: Path, image: str = IMAGE) -> Path:
-    """Write `pause.tar` (docker-save format) into out_dir, reusing it when present."""
+def machine_arch() -> str:
+    return ARCHES.get(platform.machine(), platform.machine())
+
+
+def build(out_dir: Path, image: str = IMAGE, *, arch: str | None = None) -> Path:
+    """Write `<arch>/pause.tar` (docker-save format) into out_dir, reusing it when present.
+
+    `arch` defaults to this machine's; for another one the binary is built with `<triplet>-gcc` (e.g. Debian's
+    gcc-aarch64-linux-gnu), so the image's label always tells the truth about its binary.
+    """
+    arch = arch or machine_arch()
+    if arch not in TRIPLETS:
+        raise ValueError(f"no pause image for architecture {arch!r}; known: {', '.join(TRIPLETS)}")
+    out_dir = out_dir / arch
     out = out_dir / "pause.tar"
     if out.exists():
         return out
@@ -34,7 +50,8 @@ def build(out_dir: Path, image: str = IMAGE) -> Path:
     src = out_dir / "pause.c"
     src.write_text(PAUSE_C)
     binary = out_dir / "pause"
-    subprocess.run(["gcc", "-static", "-Os", "-o", str(binary), str(src)], check=True)
+    gcc = "gcc" if arch == machine_arch() else f"{TRIPLETS[arch]}-gcc"
+    subprocess.run([gcc, "-static", "-Os", "-o", str(binary), str(src)], check=True)
     layer = io.BytesIO()
     with tarfile.open(fileobj=layer, mode="w") as t:
         info = t.gettarinfo(str(binary), arcname="pause")
@@ -45,7 +62,7 @@ def build(out_dir: Path, image: str = IMAGE) -> Path:
             t.addfile(info, fh)
     layer_bytes = layer.getvalue()
     diff_id = "sha256:" + hashlib.sha256(layer_bytes).hexdigest()
-    config = json.dumps({"architecture": "amd64", "os": "linux",
+    config = json.dumps({"architecture": arch, "os": "linux",
                          "config": {"Entrypoint": ["/pause"], "User": "65535:65535"},
                          "rootfs": {"type": "layers", "diff_ids": [diff_id]}}).encode()
     config_name = hashlib.sha256(config).hexdigest() + ".json"

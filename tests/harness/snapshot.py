@@ -1,4 +1,5 @@
-"""A whole-cluster snapshot: every object of every listable kind, minus what the server itself manages."""
+"""A whole-cluster snapshot (every object of every listable kind, minus what the server manages): tests use it to
+prove a command changed nothing or restored everything; `make bench` uses it to start timing on a settled cluster."""
 
 from __future__ import annotations
 

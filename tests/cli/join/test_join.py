@@ -1,0 +1,72 @@
+"""`edgeadm join`: every usage error is refused before any network access or change to this machine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.cli.transcript import Transcript
+
+USAGE = "Usage: edgeadm join [OPTIONS] HOST:PORT\nTry 'edgeadm join --help' for help.\n\n"
+TOKEN = "abcdef.0123456789abcdef"
+CA_HASH = "sha256:" + "a" * 64
+PKG = ("--install-pkg-path", "kube.tar.gz")
+
+Run = Callable[..., Transcript]
+
+
+def test_bad_token_form(edgeadm: Run) -> None:
+    assert edgeadm("join", "10.0.0.1:6443", "--token", "abcdef-0123456789abcdef",
+                   "--discovery-token-ca-cert-hash", CA_HASH, *PKG) == Transcript(
+        2, "", USAGE + "Error: the token is not of the form [a-z0-9]{6}.[a-z0-9]{16}\n")
+
+
+def test_missing_token(edgeadm: Run) -> None:
+    assert edgeadm("join", "10.0.0.1:6443", "--discovery-token-ca-cert-hash", CA_HASH, *PKG) == Transcript(
+        2, "", USAGE + "Error: Missing option '--token'.\n")
+
+
+def test_missing_ca_cert_hash(edgeadm: Run) -> None:
+    assert edgeadm("join", "10.0.0.1:6443", "--token", TOKEN, *PKG) == Transcript(
+        2, "", USAGE + "Error: --discovery-token-ca-cert-hash is required (or "
+                       "--discovery-token-unsafe-skip-ca-verification)\n")
+
+
+def test_missing_install_pkg_path(edgeadm: Run) -> None:
+    assert edgeadm("join", "10.0.0.1:6443", "--token", TOKEN, "--discovery-token-ca-cert-hash", CA_HASH) == Transcript(
+        2, "", USAGE + "Error: --install-pkg-path is required (the static install package: a file or http(s) URL)\n")
+
+
+def test_bad_port(edgeadm: Run) -> None:
+    assert edgeadm("join", "10.0.0.1:99999", "--token", TOKEN, "--discovery-token-ca-cert-hash", CA_HASH,
+                   *PKG) == Transcript(2, "", USAGE + "Error: address `10.0.0.1:99999` has an invalid port `99999`\n")
+
+
+def test_bad_ca_hash_form(edgeadm: Run) -> None:
+    assert edgeadm("join", "10.0.0.1:6443", "--token", TOKEN, "--discovery-token-ca-cert-hash", "sha256:abc",
+                   *PKG) == Transcript(2, "", USAGE + "Error: `sha256:abc` is not a CA hash\n")
+
+
+def test_ca_hash_of_another_algorithm(edgeadm: Run) -> None:
+    assert edgeadm("join", "10.0.0.1:6443", "--token", TOKEN, "--discovery-token-ca-cert-hash", "md5:" + "a" * 32,
+                   *PKG) == Transcript(2, "", USAGE + f"Error: `md5:{'a' * 32}` is not a CA hash\n")
+
+
+def test_missing_kubelet_config_patch(edgeadm: Run, tmp_path: Path) -> None:
+    assert edgeadm("join", "10.0.0.1:6443", "--token", TOKEN, "--discovery-token-ca-cert-hash", CA_HASH, *PKG,
+                   "--kubelet-config-patch", str(tmp_path / "patch.yaml")) == Transcript(
+        2, "", USAGE + f"Error: Invalid value for '--kubelet-config-patch': File '{tmp_path / 'patch.yaml'}' does "
+                       "not exist.\n")
+
+
+def test_unknown_phase_to_skip(edgeadm: Run) -> None:
+    assert edgeadm("join", "10.0.0.1:6443", "--token", TOKEN, "--discovery-token-ca-cert-hash", CA_HASH, *PKG,
+                   "--skip-phases", "nope") == Transcript(
+        1, "", "error: unknown phase(s) in --skip-phases: nope\n"
+               "hint: known phases: discovery, package, preflight, install, runtime, kubelet-config, edge, "
+               "kubelet-start\n")
+
+
+def test_phase_that_cannot_be_skipped(edgeadm: Run) -> None:
+    assert edgeadm("join", "10.0.0.1:6443", "--token", TOKEN, "--discovery-token-ca-cert-hash", CA_HASH, *PKG,
+                   "--skip-phases", "package") == Transcript(1, "", "error: phase `package` cannot be skipped\n")

@@ -1,0 +1,36 @@
+"""`edgeadm manifests --offline`: the rendered templates with placeholders, no cluster contacted."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.cli.transcript import Transcript
+
+Run = Callable[..., Transcript]
+
+TEMPLATES = ["application-grid-controller.yaml", "application-grid-wrapper.yaml", "bootstrap-rbac.yaml",
+             "cluster-info.yaml", "edge-health-admission.yaml", "edge-health-webhook.yaml", "edge-health.yaml",
+             "edge-info.yaml", "kubeadm-config.yaml", "kubelet-config.yaml", "namespace.yaml",
+             "service-group-crds.yaml", "tunnel-cloud.yaml", "tunnel-coredns.yaml", "tunnel-edge.yaml"]
+
+
+def test_offline_prints_every_template(edgeadm: Run) -> None:
+    t = edgeadm("manifests", "--offline")
+    assert (t.code, t.err) == (0, "")
+    assert t.out.startswith("---\n# application-grid-controller.yaml\n")
+    assert re.findall(r"^---\n# (\S+\.yaml)$", t.out, flags=re.MULTILINE) == TEMPLATES
+
+
+def test_offline_writes_one_file_per_template(edgeadm: Run, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert edgeadm("manifests", "--offline", "-o", str(out)) == Transcript(
+        0, "", "".join(f"wrote {out / name}\n" for name in TEMPLATES))
+    assert sorted(p.name for p in out.iterdir()) == TEMPLATES
+
+
+def test_missing_kubeconfig(edgeadm: Run, tmp_path: Path) -> None:
+    assert edgeadm("--kubeconfig", str(tmp_path / "nope.conf"), "manifests") == Transcript(
+        1, "", f"error: kubeconfig `{tmp_path / 'nope.conf'}` does not exist\n"
+               "hint: pass an existing file with --kubeconfig\n")
