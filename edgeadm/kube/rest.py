@@ -323,8 +323,9 @@ class Transport:
             raise KubeError(f"{what}: {exc}") from exc
 
 
-def retrying(what: str, fn: Callable[[], T], *, attempts: int = RETRIES, delay: float = RETRY_DELAY) -> T:
-    """Run `fn`, retrying transient KubeErrors (unreachable, 5xx, 429) with a growing delay."""
+def retrying(what: str, fn: Callable[[], T], *, attempts: int = RETRIES, delay: float | None = None) -> T:
+    """Run `fn`, retrying transient KubeErrors (unreachable, 5xx, 429) with a growing delay (RETRY_DELAY)."""
+    delay = RETRY_DELAY if delay is None else delay
     for attempt in range(1, attempts + 1):
         try:
             return fn()

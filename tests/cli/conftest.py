@@ -39,9 +39,9 @@ def edgeadm(capsys: pytest.CaptureFixture[str]) -> Callable[..., Transcript]:
 @pytest.fixture
 def unreachable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A kubeconfig whose API server refuses connections; the kube layer's retries run without their delays."""
-    from edgeadm import kube
+    from edgeadm.kube import rest
 
-    monkeypatch.setattr(kube, "RETRY_DELAY", 0)  # same attempts and messages, without 3 s of back-off per test
+    monkeypatch.setattr(rest, "RETRY_DELAY", 0)  # same attempts and messages, without 3 s of back-off per test
     path = tmp_path / "unreachable.conf"
     path.write_text(UNREACHABLE_KUBECONFIG)
     return path

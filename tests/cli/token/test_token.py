@@ -9,11 +9,9 @@ from tests.cli.transcript import Transcript
 
 Run = Callable[..., Transcript]
 
-# What the light REST client (edgeadm/kube/light.py) reports when 127.0.0.1:1 refuses, cut by the error layer.
+# What the light REST client (edgeadm/kube/light.py, on the stdlib transport) reports when 127.0.0.1:1 refuses.
 LIST_UNREACHABLE = (
-    "error: list Secret: API server unreachable (HTTPSConnectionPool(host='127.0.0.1', port=1): Max retries exceeded "
-    "with url: /api/v1/namespaces/kube-system/secrets (Caused by NewConnectionError(\"HTTPSConnection(host="
-    "'127.0.0.1', port=1): Failed to establish a new connection: [Errno 111] Connection ref…)\n"
+    "error: list Secret: API server unreachable at 127.0.0.1:1 (connection refused)\n"
     "hint: check that the API server is running and the kubeconfig points at it\n")
 
 
