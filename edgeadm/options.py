@@ -16,19 +16,20 @@ from edgeadm import addr, tokens
 from edgeadm.constants import DEFAULT_EDGE_VERSION, DEFAULT_IMAGE_REPOSITORY, EDGE_VIRTUAL_ADDR
 from edgeadm.errors import ConfigError, UsageError
 
+# The grammars, compiled on first use (`re.fullmatch` caches them): importing options stays cheap for `token`.
 # RFC 1123 subdomain, as Kubernetes validates object names (Node names included): lowercase, at most 253.
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_VERSION = re.compile(r"^v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
+_DNS_SUBDOMAIN = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+_VERSION = r"v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?"
 # registry[:port]/path of an image repository (docker reference grammar, without tag or digest)
-_REPOSITORY = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9]+([._-][a-z0-9]+)*)*(:[0-9]+)?"
-                         r"(/[a-z0-9]+([._]|__|-+)?[a-z0-9]*)*$")
-_SHA256 = re.compile(r"^(sha256:)?[0-9a-f]{64}$")
+_REPOSITORY = (r"[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9]+([._-][a-z0-9]+)*)*(:[0-9]+)?"
+               r"(/[a-z0-9]+([._]|__|-+)?[a-z0-9]*)*")
+_SHA256 = r"(sha256:)?[0-9a-f]{64}"
 
 
 def parse_node_name(value: str | None) -> str:
     """The node name: the flag, else this machine's hostname; lowercased and checked as Kubernetes does."""
     name = (value if value is not None else socket.gethostname()).strip().lower()
-    if len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
+    if len(name) > 253 or not re.fullmatch(_DNS_SUBDOMAIN, name):
         source = "--node-name" if value is not None else f"this machine's hostname `{name}`"
         raise UsageError(f"{source} is not a valid node name (lowercase RFC 1123: a-z, 0-9, '-', '.'; "
                          "at most 253 characters)", hint="pass a valid --node-name", flag="--node-name")
@@ -46,14 +47,14 @@ def parse_ca_hash(value: str) -> str:
 def parse_edge_version(value: str) -> str:
     v = value.strip()
     v = v if v.startswith("v") else f"v{v}"
-    if not _VERSION.match(v):
+    if not re.fullmatch(_VERSION, v):
         raise UsageError(f"`{value}` is not a version (vMAJOR.MINOR.PATCH)", flag="--edge-version")
     return v
 
 
 def parse_image_repository(value: str) -> str:
     v = value.strip().rstrip("/")
-    if not _REPOSITORY.match(v):
+    if not re.fullmatch(_REPOSITORY, v):
         raise UsageError(f"`{value}` is not an image repository (registry[:port]/path)",
                          flag="--edge-image-repository")
     return v
@@ -167,7 +168,7 @@ class JoinOptions:
             raise UsageError("--discovery-token-ca-cert-hash is required (or "
                              "--discovery-token-unsafe-skip-ca-verification)")
         sha = install_pkg_sha256.strip().lower() if install_pkg_sha256 else None
-        if sha is not None and not _SHA256.match(sha):
+        if sha is not None and not re.fullmatch(_SHA256, sha):
             raise UsageError(f"`{install_pkg_sha256}` is not a sha256 (64 hex digits)", flag="--install-pkg-sha256")
         socket_url = None
         if cri_socket:

@@ -9,12 +9,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from edgeadm import kube as kube_seam
-from edgeadm import pki, tokens, values
+from edgeadm import tokens
 from edgeadm.errors import EdgeadmError
 from edgeadm.kube import kubeconfig
+from edgeadm.kube.errors import Conflict
 from edgeadm.kube.types import KubeAPI
 from edgeadm.options import TokenCreateOptions
-from edgeadm.record import Record
+
+# `token create` is run by scripts in loops: what only --print-join-command needs (pki, the record, template
+# values) is imported when it is used, so the plain command stays within 2x `kubeadm token create`.
 
 __all__ = ["TokenCreateOptions", "connect", "create", "create_token", "delete", "generate", "join_info", "list_tokens"]
 
@@ -38,10 +41,12 @@ def create_token(kube: KubeAPI, options: TokenCreateOptions) -> dict[str, Any] |
 
 
 def create(kube: KubeAPI, token: tokens.Token) -> None:
-    if kube.get("v1", "Secret", f"bootstrap-token-{token.id}", "kube-system") is not None:
+    """Create the token's Secret; one request (the server refuses an existing one)."""
+    try:
+        kube.create(token.to_secret())
+    except Conflict:
         raise EdgeadmError(f"bootstrap token `{token.id}` already exists",
-                           hint="pick another token, or delete it with `edgeadm token delete`")
-    kube.create(token.to_secret())
+                           hint="pick another token, or delete it with `edgeadm token delete`") from None
 
 
 def list_tokens(kube: KubeAPI) -> list[tokens.Token]:
@@ -73,6 +78,8 @@ def _cluster_info(kube: KubeAPI) -> list[dict[str, Any]]:
 
 def ca_hashes(kube: KubeAPI, clusters: list[dict[str, Any]]) -> list[str]:
     """The CA pins nodes check during discovery: of the CA in cluster-info (what they will see), else the cluster's."""
+    from edgeadm import pki, values
+
     pems = [base64.b64decode(c["certificate-authority-data"]) for c in clusters if c.get("certificate-authority-data")]
     if not pems:
         root = values.root_ca_pem(kube)
@@ -89,6 +96,8 @@ def ca_hashes(kube: KubeAPI, clusters: list[dict[str, Any]]) -> list[str]:
 
 def join_endpoint(kube: KubeAPI, clusters: list[dict[str, Any]]) -> str:
     """The address edge nodes use: what addon recorded, else cluster-info's server, else the kubeconfig's."""
+    from edgeadm.record import Record
+
     record = Record.load(kube)
     if record and record.params.get("masterPublicAddr"):
         return str(record.params["masterPublicAddr"])

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.cluster
 
 
 def kubeadm(bins: Path, c: harness.Cluster, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(bins / "kubeadm"), *args, f"--kubeconfig={c.admin_conf}"], check=False, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run([str(bins / "kubeadm"), *args, f"--kubeconfig={c.admin_conf}"], check=False,
+                          capture_output=True, text=True, timeout=60)
 
 
 def authenticates(c: harness.Cluster, token: str) -> bool:
@@ -80,3 +80,17 @@ def test_print_join_command_uses_master_public_address(clusters: harness.Cluster
             (k.get("v1", "ConfigMap", "cluster-info", "kube-public") or {}).get("data") or {}), timeout=30)
     finally:
         assert edgeadm(c, "detach", "edge-apps").returncode == 0
+
+
+def test_creating_an_existing_token_is_refused_and_keeps_it(clusters: harness.ClusterPool) -> None:
+    c = clusters["kubeadm"]
+    value = "exists.0123456789abcdef"
+    first = edgeadm(c, "token", "create", value, "--description", "first")
+    assert first.returncode == 0 and first.stdout == f"{value}\n", first.stderr
+    again = edgeadm(c, "token", "create", value, "--description", "second")
+    assert again.returncode == 1 and again.stdout == ""
+    assert again.stderr == ("error: bootstrap token `exists` already exists\n"
+                            "hint: pick another token, or delete it with `edgeadm token delete`\n")
+    listed = json.loads(edgeadm(c, "token", "list", "-o", "json").stdout)
+    assert [t["description"] for t in listed if t["token"] == value] == ["first"]  # the first one is untouched
+    assert edgeadm(c, "token", "delete", "exists").returncode == 0
