@@ -22,7 +22,6 @@ import os
 import select
 import socket
 import ssl
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -134,17 +133,30 @@ def tls_context(ca_pem: bytes | None, *, insecure: bool = False, auth: Auth = An
 
 
 def _load_pem_chain(ctx: ssl.SSLContext, auth: ClientCertPEM) -> None:
-    """`load_cert_chain` only reads files: a 0600 temp file holds the pair for the duration of the call."""
-    fd, name = tempfile.mkstemp(prefix="edgeadm-client-", suffix=".pem")
+    """`load_cert_chain` only reads files: the pair is put in an anonymous memory file (Linux), else in a 0600
+    temp file, for the duration of the call."""
+    pem = auth.cert_pem.rstrip(b"\n") + b"\n" + auth.key_pem
     try:
-        with os.fdopen(fd, "wb") as fh:  # mkstemp creates the file 0600
-            fh.write(auth.cert_pem.rstrip(b"\n") + b"\n" + auth.key_pem)
-        ctx.load_cert_chain(name)
+        if hasattr(os, "memfd_create") and os.path.isdir("/proc/self/fd"):
+            fd = os.memfd_create("edgeadm-client-pem", os.MFD_CLOEXEC)
+            try:
+                os.write(fd, pem)
+                ctx.load_cert_chain(f"/proc/self/fd/{fd}")
+            finally:
+                os.close(fd)
+            return
+        import tempfile
+
+        fd, name = tempfile.mkstemp(prefix="edgeadm-client-", suffix=".pem")  # created 0600
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(pem)
+            ctx.load_cert_chain(name)
+        finally:
+            os.unlink(name)
     except (OSError, ssl.SSLError) as exc:
         raise ConfigError(f"the client certificate is not usable: {_reason(exc)}",
                           hint="it must be a PEM certificate and its unencrypted key") from exc
-    finally:
-        os.unlink(name)
 
 
 class _PinnedNameConnection(http.client.HTTPSConnection):

@@ -266,6 +266,17 @@ def test_client_certificate_is_presented(mtls_server: TLSServer, tmp_path: Path,
     assert set(Path(tempfile.gettempdir()).glob("edgeadm-client-*")) == before  # temp file removed
 
 
+def test_in_memory_client_certificate_without_memfd(mtls_server: TLSServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where there is no memfd_create, the PEM pair goes through a 0600 temp file that is removed at once."""
+    monkeypatch.delattr("os.memfd_create")
+    before = set(Path(tempfile.gettempdir()).glob("edgeadm-client-*"))
+    with Transport(mtls_server.url, ca_pem=certs().ca_pem,
+                   auth=ClientCertPEM(certs().client.cert_pem, certs().client.key_pem)) as t:
+        assert t.request("GET", "/x", what="x").status == 404
+    assert mtls_server.requests[0].client_cn == "system:node:n1"
+    assert set(Path(tempfile.gettempdir()).glob("edgeadm-client-*")) == before
+
+
 def test_without_a_client_certificate_an_mtls_server_is_unreachable(mtls_server: TLSServer) -> None:
     with Transport(mtls_server.url, ca_pem=certs().ca_pem) as t, pytest.raises(Unavailable) as exc:
         t.request("GET", "/x", what="x")
