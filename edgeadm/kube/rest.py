@@ -89,6 +89,7 @@ class Response:
 
     @property
     def ok(self) -> bool:
+        """True for a 2xx status."""
         return 200 <= self.status < 300
 
     def json(self) -> Any:
@@ -116,6 +117,10 @@ def tls_context(ca_pem: bytes | None, *, insecure: bool = False, auth: Auth = An
             ctx.verify_mode = ssl.CERT_NONE
         elif ca_pem is not None:
             ctx = ssl.create_default_context(cadata=ca_pem.decode("ascii"))
+            # Trust as Go clients (kubectl, the kubelet) do: every certificate in the bundle is an anchor, even an
+            # intermediate, and no RFC 5280 strictness beyond theirs (Python 3.13 adds it; older CAs would fail).
+            ctx.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+            ctx.verify_flags &= ~ssl.VERIFY_X509_STRICT
         else:
             ctx = ssl.create_default_context()
     except (ssl.SSLError, ValueError, UnicodeDecodeError) as exc:
@@ -238,6 +243,7 @@ class Transport:
 
     @property
     def netloc(self) -> str:
+        """host:port as messages name the server."""
         host = f"[{self._host}]" if ":" in self._host else self._host
         return f"{host}:{self._port}" if self._port else host
 
