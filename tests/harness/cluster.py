@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -51,7 +52,17 @@ def k8s_version() -> str:
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("EDGEADM_CACHE", Path.home() / ".cache" / "edgeadm"))
+    """$EDGEADM_CACHE, else ~/.cache/edgeadm of the user running this: the home comes from the password database,
+    since tests point $HOME at a temporary directory and the hack/ scripts would otherwise rebuild into it."""
+    env = os.environ.get("EDGEADM_CACHE")
+    return Path(env) if env else Path(pwd.getpwuid(os.getuid()).pw_dir) / ".cache" / "edgeadm"
+
+
+def hack_build(script: str) -> Path:
+    """Run a hack/build-*.sh script on the harness's cache (it reuses what is there) and return the path it prints."""
+    out = subprocess.run([str(REPO / "hack" / script)], check=True, stdout=subprocess.PIPE, text=True,
+                         env={**os.environ, "EDGEADM_CACHE": str(cache_dir())})
+    return Path(out.stdout.strip().splitlines()[-1])
 
 
 def bin_dir(*, build: bool | None = None) -> Path:
@@ -64,8 +75,7 @@ def bin_dir(*, build: bool | None = None) -> Path:
         build = bool(os.environ.get("CI"))
     if not build:
         raise FileNotFoundError(f"Kubernetes binaries not found in {candidate}; run hack/build-k8s.sh (or make binaries)")
-    out = subprocess.run([str(REPO / "hack" / "build-k8s.sh")], check=True, stdout=subprocess.PIPE, text=True)
-    return Path(out.stdout.strip().splitlines()[-1])
+    return hack_build("build-k8s.sh")
 
 
 def etcd_binary() -> str:

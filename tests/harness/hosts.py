@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.harness.cluster import cache_dir, hack_build
 from tests.harness.network import BRIDGE, HOSTS_GATEWAY
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,14 +34,12 @@ LISTING_EXCLUDES = ("proc", "sys", "dev", "run", "tmp", "var/log", "var/tmp", "v
 
 
 def rootfs(*, build: bool) -> Path:
-    cached = Path(os.environ.get("EDGEADM_CACHE", Path.home() / ".cache" / "edgeadm")) / "hosts" / "rootfs-bookworm"
+    cached = cache_dir() / "hosts" / "rootfs-bookworm"
     if (cached / "lib" / "systemd" / "systemd").exists():
         return cached
     if not build:
         raise FileNotFoundError(f"test host tree {cached} missing; run hack/build-host-rootfs.sh")
-    out = subprocess.run([str(REPO / "hack" / "build-host-rootfs.sh")], check=True, stdout=subprocess.PIPE,
-                         text=True)
-    return Path(out.stdout.strip().splitlines()[-1])
+    return hack_build("build-host-rootfs.sh")
 
 
 def set_kubelet_sysctls() -> None:

@@ -6,7 +6,6 @@ Debian's CNI plugins and a locally built pause image, assembled by `edgeadm pack
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,6 @@ from pathlib import Path
 from tests.harness import cluster as harness
 from tests.harness import pause
 
-REPO = Path(__file__).resolve().parents[2]
 # What a network add-on would put in /etc/cni/net.d on a node; `% n` picks the node's pod subnet 10.244.<n>.0/24.
 CNI_CONF = """{"cniVersion": "0.4.0", "name": "edgetest", "plugins": [
   {"type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": false,
@@ -25,9 +23,7 @@ CNI_CONF = """{"cniVersion": "0.4.0", "name": "edgetest", "plugins": [
 
 def _lite_apiserver() -> Path:
     """The lite-apiserver binary (built from the Go module proxy on first use, then cached by the script)."""
-    out = subprocess.run([str(REPO / "hack" / "build-lite-apiserver.sh")], check=True, stdout=subprocess.PIPE,
-                         text=True)
-    return Path(out.stdout.strip().splitlines()[-1])
+    return harness.hack_build("build-lite-apiserver.sh")
 
 
 def build_package(bins: Path, out_dir: Path, *, arch: str | None = None, name: str = "kube.tar.gz") -> Path:
@@ -35,8 +31,7 @@ def build_package(bins: Path, out_dir: Path, *, arch: str | None = None, name: s
 
     The binaries are always this machine's: a package for another `arch` is for testing the refusal to install it.
     """
-    cache = Path(os.environ.get("EDGEADM_CACHE", Path.home() / ".cache" / "edgeadm"))
-    pause_tar = pause.build(cache / "pause")
+    pause_tar = pause.build(harness.cache_dir() / "pause")
     out = out_dir / name
     cmd = [sys.executable, "-m", "edgeadm", "package", "build", "-o", str(out), "--kubernetes-version",
            "v" + harness.k8s_version().lstrip("v"), "--kubelet", str(bins / "kubelet"),
