@@ -157,6 +157,8 @@ class JoinOptions:
               no_rollback: bool = False) -> JoinOptions:
         """Validate one join (the `join` flags, or one inventory row) before anything is contacted or changed."""
         _address(endpoint, None)
+        if addr.split_host_port(endpoint)[1] is None:
+            raise UsageError(f"address `{endpoint}` has no port", hint="the API server's HOST:PORT, e.g. 10.0.0.1:6443")
         try:
             token_id, token_secret = tokens.parse(token or "")
         except ConfigError as exc:

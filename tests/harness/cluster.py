@@ -74,7 +74,8 @@ def bin_dir(*, build: bool | None = None) -> Path:
     if build is None:
         build = bool(os.environ.get("CI"))
     if not build:
-        raise FileNotFoundError(f"Kubernetes binaries not found in {candidate}; run hack/build-k8s.sh (or make binaries)")
+        raise FileNotFoundError(f"Kubernetes binaries not found in {candidate}; "
+                                "run hack/build-k8s.sh (or make binaries)")
     return hack_build("build-k8s.sh")
 
 

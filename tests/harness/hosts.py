@@ -160,7 +160,8 @@ class TestHost:
         return out
 
     def _network(self) -> None:
-        subprocess.run(["ip", "link", "del", self.veth], check=False, capture_output=True)  # left over from a killed run
+        # a link left over from a killed run
+        subprocess.run(["ip", "link", "del", self.veth], check=False, capture_output=True)
         subprocess.run(["ip", "link", "add", self.veth, "type", "veth", "peer", "name", f"{self.veth}c"], check=True)
         subprocess.run(["ip", "link", "set", f"{self.veth}c", "netns", str(self.pid)], check=True)
         subprocess.run(["ip", "link", "set", self.veth, "master", BRIDGE], check=True)
@@ -238,8 +239,8 @@ class TestHost:
             return
         if self.pid and self.nspawn is not None and self.nspawn.poll() is None:
             for ctrl in CGROUP_V1:
-                self.exec(["sh", "-c", (f"[ -d /sys/fs/cgroup/{ctrl}{self.cgroup_root} ] && find "
-                                        f"/sys/fs/cgroup/{ctrl}{self.cgroup_root} -depth -type d -exec rmdir {{}} \\; ; true")],
+                group = f"/sys/fs/cgroup/{ctrl}{self.cgroup_root}"
+                self.exec(["sh", "-c", f"[ -d {group} ] && find {group} -depth -type d -exec rmdir {{}} \\; ; true"],
                           check=False, timeout=30)
         if self.nspawn is not None and self.nspawn.poll() is None:
             # killing the container's init ends its whole PID namespace at once (a clean poweroff takes ~20 s)

@@ -17,9 +17,9 @@ def ca_flags(tmp_path: Path) -> tuple[str, ...]:
 
 
 def test_missing_kubeconfig(edgeadm: Run, tmp_path: Path) -> None:
-    assert edgeadm("--kubeconfig", str(tmp_path / "nope.conf"), "addon", "edge-apps", *ca_flags(tmp_path)) == Transcript(
-        1, "", f"error: kubeconfig `{tmp_path / 'nope.conf'}` does not exist\n"
-               "hint: pass an existing file with --kubeconfig\n")
+    got = edgeadm("--kubeconfig", str(tmp_path / "nope.conf"), "addon", "edge-apps", *ca_flags(tmp_path))
+    assert got == Transcript(1, "", f"error: kubeconfig `{tmp_path / 'nope.conf'}` does not exist\n"
+                                    "hint: pass an existing file with --kubeconfig\n")
 
 
 def test_malformed_kubeconfig(edgeadm: Run, tmp_path: Path) -> None:

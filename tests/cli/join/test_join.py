@@ -42,6 +42,12 @@ def test_bad_port(edgeadm: Run) -> None:
                    *PKG) == Transcript(2, "", USAGE + "Error: address `10.0.0.1:99999` has an invalid port `99999`\n")
 
 
+def test_endpoint_without_a_port(edgeadm: Run) -> None:
+    """Refused before any network access (it used to go to port 443 of that host)."""
+    assert edgeadm("join", "192.0.2.1", "--token", TOKEN, "--discovery-token-ca-cert-hash", CA_HASH,
+                   *PKG) == Transcript(2, "", USAGE + "Error: address `192.0.2.1` has no port\n")
+
+
 def test_bad_ca_hash_form(edgeadm: Run) -> None:
     assert edgeadm("join", "10.0.0.1:6443", "--token", TOKEN, "--discovery-token-ca-cert-hash", "sha256:abc",
                    *PKG) == Transcript(2, "", USAGE + "Error: `sha256:abc` is not a CA hash\n")
