@@ -6,7 +6,7 @@ import base64
 import datetime as dt
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from edgeadm.errors import ConfigError
@@ -62,7 +62,7 @@ def format_duration(delta: dt.timedelta) -> str:
 @dataclass
 class Token:
     id: str
-    secret: str
+    secret: str = field(repr=False)  # never in logs or tracebacks
     expires: dt.datetime | None
     usages: tuple[str, ...]
     groups: tuple[str, ...]

@@ -49,3 +49,11 @@ def test_zero_ttl_never_expires() -> None:
     t = tokens.new_token(None, ttl=dt.timedelta(0), usages=("authentication",), groups=(), description="")
     assert t.expires is None and not t.expired()
     assert "expiration" not in t.to_secret()["data"]
+
+
+def test_the_secret_never_shows_in_a_repr() -> None:
+    import datetime as dt
+
+    tok = tokens.new_token("abcdef.0123456789abcdef", ttl=dt.timedelta(hours=1), usages=("signing",), groups=(),
+                           description="x")
+    assert "0123456789abcdef" not in repr(tok) and tok.value == "abcdef.0123456789abcdef"
