@@ -1,4 +1,4 @@
-"""Cluster templates: Jinja (StrictUndefined) -> parsed Kubernetes objects.
+"""Cluster templates: sandboxed Jinja (StrictUndefined) -> parsed Kubernetes objects.
 
 Our templates come from `edgeadm.resources` (the one loader); a same-named file in an override directory wins.
 Rendering is pure: no I/O beyond reading templates.
@@ -55,8 +55,11 @@ def _environment() -> Any:
     if _ENV is not None:
         return _ENV
     import jinja2
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    env = jinja2.Environment(
+    # Sandboxed: a template (ours, or an override from --manifest-dir) can read the values it is given but cannot
+    # reach Python internals (`__class__`, `__subclasses__`, ...) or call methods that mutate them.
+    env = ImmutableSandboxedEnvironment(
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False, trim_blocks=True,
         lstrip_blocks=True,
     )

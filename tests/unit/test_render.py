@@ -49,3 +49,20 @@ def test_override_wins_and_bad_yaml_is_reported(tmp_path: Path) -> None:
     (tmp_path / "namespace.yaml").write_text("just: a map\n")
     with pytest.raises(ConfigError, match="not a Kubernetes object"):
         render.render("namespace.yaml", {}, override_dir=tmp_path)
+
+
+@pytest.mark.parametrize("attack", [
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "{{ cycler.__init__.__globals__.os.system('id') }}",
+    "{{ lipsum.__globals__['os'].popen('id').read() }}",
+    "{% set x = images.update({'tunnel': 'evil'}) %}{{ x }}",
+    "{{ edge_namespace.__class__.__base__.__subclasses__() }}",
+    "{{ images.__class__.__init__.__globals__ }}",
+])
+def test_templates_cannot_reach_python_internals(tmp_path: Path, attack: str) -> None:
+    (tmp_path / "namespace.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: x\n"
+                                             f"  annotations: {{a: \"{attack}\"}}\n")
+    values = {"edge_namespace": "edge-system", "images": {"tunnel": "t"}}
+    with pytest.raises(ConfigError, match="does not render"):
+        render.render("namespace.yaml", values, override_dir=tmp_path)
+    assert values["images"] == {"tunnel": "t"}  # nothing the template was given changed
