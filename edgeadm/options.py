@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from edgeadm import addr, tokens
 from edgeadm.constants import DEFAULT_EDGE_VERSION, DEFAULT_IMAGE_REPOSITORY, EDGE_VIRTUAL_ADDR
@@ -24,6 +26,8 @@ _VERSION = r"v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?"
 _REPOSITORY = (r"[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9]+([._-][a-z0-9]+)*)*(:[0-9]+)?"
                r"(/[a-z0-9]+([._]|__|-+)?[a-z0-9]*)*")
 _SHA256 = r"(sha256:)?[0-9a-f]{64}"
+
+T = TypeVar("T")
 
 
 def parse_node_name(value: str | None) -> str:
@@ -199,6 +203,14 @@ class ResetOptions:
     delete_node: bool = True
 
 
+def _flagged(flag: str | None, fn: Callable[[], T]) -> T:
+    """Run a parser of `tokens`; its ConfigError becomes a usage error naming the flag."""
+    try:
+        return fn()
+    except ConfigError as exc:
+        raise UsageError(exc.message, exc.hint, flag=flag) from None
+
+
 @dataclass(frozen=True)
 class TokenCreateOptions:
     token: tokens.Token
@@ -207,6 +219,22 @@ class TokenCreateOptions:
     @classmethod
     def parse(cls, *, value: str | None, ttl: str, usages: tuple[str, ...], groups: tuple[str, ...],
               description: str, print_join_command: bool) -> TokenCreateOptions:
-        tok = tokens.new_token(value, ttl=tokens.parse_duration(ttl), usages=usages, groups=groups,
-                               description=description)
+        if value is not None:
+            _flagged(None, lambda: tokens.parse(value))
+        lifetime = _flagged("--ttl", lambda: tokens.parse_duration(ttl))
+        _flagged("--usages", lambda: tokens.check_usages(usages))
+        _flagged("--groups", lambda: tokens.check_groups(groups, usages))
+        tok = _flagged("--ttl", lambda: tokens.new_token(value, ttl=lifetime, usages=usages, groups=groups,
+                                                         description=description))
         return cls(token=tok, print_join_command=print_join_command)
+
+
+def parse_token_ids(idents: tuple[str, ...]) -> tuple[str, ...]:
+    """Token ids from ids or whole tokens (`token delete`), checked before the cluster is contacted."""
+    out = []
+    for ident in idents:
+        tid = ident.split(".")[0]
+        if not re.fullmatch(r"[a-z0-9]{6}", tid):
+            raise UsageError(f"`{ident}` is not a token id or token", hint="ids are 6 characters [a-z0-9]")
+        out.append(tid)
+    return tuple(out)

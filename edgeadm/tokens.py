@@ -19,6 +19,7 @@ DEFAULT_GROUP = "system:bootstrappers:kubeadm:default-node-token"
 GROUP_RE = re.compile(r"^system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]$")
 VALID_USAGES = ("signing", "authentication")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s|us|ns)")
+_TOO_LONG = "use at most a few years, or 0 for no expiry"
 _UNIT = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 
 
@@ -49,7 +50,10 @@ def parse_duration(text: str) -> dt.timedelta:
         pos = m.end()
     if pos != len(t) or not t:
         raise ConfigError(f"invalid duration `{text}`", hint="use e.g. 24h, 1h30m, 90m, or 0 for no expiry")
-    return dt.timedelta(seconds=total)
+    try:
+        return dt.timedelta(seconds=total)
+    except OverflowError:
+        raise ConfigError(f"duration `{text}` is too long", hint=_TOO_LONG) from None
 
 
 def format_duration(delta: dt.timedelta) -> str:
@@ -110,14 +114,25 @@ def new_token(value: str | None, *, ttl: dt.timedelta, usages: tuple[str, ...], 
               description: str) -> Token:
     """Validate the options kubeadm validates and build the token."""
     tid, sec = parse(value) if value else parse(generate())
+    check_usages(usages)
+    check_groups(groups, usages)
+    try:
+        exp = None if ttl == dt.timedelta(0) else dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + ttl
+    except OverflowError:
+        raise ConfigError("the token lifetime is too long", hint=_TOO_LONG) from None
+    return Token(tid, sec, exp, tuple(usages), tuple(groups), description)
+
+
+def check_usages(usages: tuple[str, ...]) -> None:
     bad = [u for u in usages if u not in VALID_USAGES]
     if bad or not usages:
         raise ConfigError(f"invalid token usage(s) `{','.join(bad) or '(none)'}`",
                           hint="use signing and/or authentication")
+
+
+def check_groups(groups: tuple[str, ...], usages: tuple[str, ...]) -> None:
     for g in groups:
-        if not GROUP_RE.match(g):
+        if not GROUP_RE.fullmatch(g):
             raise ConfigError(f"invalid extra group `{g}`", hint="groups must start with system:bootstrappers:")
     if groups and "authentication" not in usages:
         raise ConfigError("--groups needs the `authentication` usage")
-    exp = None if ttl == dt.timedelta(0) else dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + ttl
-    return Token(tid, sec, exp, tuple(usages), tuple(groups), description)

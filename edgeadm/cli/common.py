@@ -26,9 +26,10 @@ def usage_errors() -> Iterator[None]:
     try:
         yield
     except UsageError as exc:
+        text = f"{exc.message} ({exc.hint})" if exc.hint else exc.message  # what failed, and what to do
         if exc.flag:
-            raise click.BadParameter(exc.message, param_hint=f"'{exc.flag}'") from None
-        raise click.UsageError(exc.message) from None
+            raise click.BadParameter(text, param_hint=f"'{exc.flag}'") from None
+        raise click.UsageError(text) from None
 
 
 class PhasedCommand(click.Command):

@@ -6,7 +6,7 @@ import click
 
 from edgeadm import console
 from edgeadm.cli import GlobalOptions
-from edgeadm.cli.common import csv_list
+from edgeadm.cli.common import csv_list, usage_errors
 
 _out = click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text",
                     show_default=True)
@@ -32,8 +32,9 @@ def create(opts: GlobalOptions, value: str | None, ttl: str, usages: tuple[str, 
     """Create a bootstrap token (random unless TOKEN is given); prints the token or the join command."""
     from edgeadm.workflows import token as wf
 
-    options = wf.TokenCreateOptions.parse(value=value, ttl=ttl, usages=usages, groups=groups,
-                                          description=description, print_join_command=print_join_command)
+    with usage_errors():
+        options = wf.TokenCreateOptions.parse(value=value, ttl=ttl, usages=usages, groups=groups,
+                                              description=description, print_join_command=print_join_command)
     info = wf.create_token(wf.connect(opts.kubeconfig), options)
     if output != "text":
         console.out_data(info or wf.as_dict(options.token), output)
@@ -63,18 +64,12 @@ def list_(opts: GlobalOptions, output: str) -> None:
 @click.pass_obj
 def delete(opts: GlobalOptions, ids: tuple[str, ...]) -> None:
     """Delete bootstrap tokens by id (or full token)."""
-    from edgeadm.errors import EdgeadmError
     from edgeadm.workflows import token as wf
 
-    k = wf.connect(opts.kubeconfig)
-    missing = []
-    for ident in ids:
-        if wf.delete(k, ident):
-            console.out(f'bootstrap token "{ident.split(".")[0]}" deleted')
-        else:
-            missing.append(ident.split(".")[0])
-    if missing:
-        raise EdgeadmError(f"bootstrap token(s) not found: {', '.join(missing)}")
+    with usage_errors():
+        token_ids = wf.parse_token_ids(ids)
+    for tid in wf.delete_tokens(wf.connect(opts.kubeconfig), token_ids):
+        console.out(f'bootstrap token "{tid}" deleted')
 
 
 @token.command("generate")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,12 +15,13 @@ from edgeadm.errors import EdgeadmError
 from edgeadm.kube import kubeconfig
 from edgeadm.kube.errors import Conflict
 from edgeadm.kube.types import KubeAPI
-from edgeadm.options import TokenCreateOptions
+from edgeadm.options import TokenCreateOptions, parse_token_ids
 
 # `token create` is run by scripts in loops: what only --print-join-command needs (pki, the record, template
 # values) is imported when it is used, so the plain command stays within 2x `kubeadm token create`.
 
-__all__ = ["TokenCreateOptions", "connect", "create", "create_token", "delete", "generate", "join_info", "list_tokens"]
+__all__ = ["TokenCreateOptions", "connect", "create", "create_token", "delete", "delete_tokens", "generate",
+           "join_info", "list_tokens", "parse_token_ids"]
 
 
 def connect(kubeconfig_flag: str | None) -> KubeAPI:
@@ -60,11 +62,21 @@ def list_tokens(kube: KubeAPI) -> list[tokens.Token]:
     return sorted(out, key=lambda t: t.id)
 
 
-def delete(kube: KubeAPI, ident: str) -> bool:
-    tid = ident.split(".")[0]
-    if not tokens.ID_RE.match(tid):
-        raise EdgeadmError(f"`{ident}` is not a token id or token", hint="ids are 6 characters [a-z0-9]")
-    return kube.delete("v1", "Secret", f"bootstrap-token-{tid}", "kube-system")
+def delete(kube: KubeAPI, token_id: str) -> bool:
+    """Delete one token by id; False when there was none."""
+    return kube.delete("v1", "Secret", f"bootstrap-token-{token_id}", "kube-system")
+
+
+def delete_tokens(kube: KubeAPI, token_ids: tuple[str, ...]) -> Iterator[str]:
+    """Delete each token, yielding the ids deleted; raises naming the ones that did not exist (after the rest)."""
+    missing = []
+    for tid in token_ids:
+        if delete(kube, tid):
+            yield tid
+        else:
+            missing.append(tid)
+    if missing:
+        raise EdgeadmError(f"bootstrap token(s) not found: {', '.join(missing)}")
 
 
 def _cluster_info(kube: KubeAPI) -> list[dict[str, Any]]:

@@ -48,7 +48,7 @@ def test_bad_master_public_addr(edgeadm: Run, unreachable: Path) -> None:
                    "10.0.0.1:99999") == Transcript(
         2, "", "Usage: edgeadm addon edge-apps [OPTIONS]\nTry 'edgeadm addon edge-apps --help' for help.\n\n"
                "Error: Invalid value for '--master-public-addr': address `10.0.0.1:99999` has an invalid port "
-               "`99999`\n")
+               "`99999` (use a port from 1 to 65535)\n")
 
 
 def test_manifest_dir_that_is_not_a_directory(edgeadm: Run, tmp_path: Path, unreachable: Path) -> None:

@@ -18,7 +18,8 @@ Run = Callable[..., Transcript]
 def test_bad_token_form(edgeadm: Run) -> None:
     assert edgeadm("join", "10.0.0.1:6443", "--token", "abcdef-0123456789abcdef",
                    "--discovery-token-ca-cert-hash", CA_HASH, *PKG) == Transcript(
-        2, "", USAGE + "Error: the token is not of the form [a-z0-9]{6}.[a-z0-9]{16}\n")
+        2, "", USAGE + "Error: the token is not of the form [a-z0-9]{6}.[a-z0-9]{16} "
+                          "(generate one with `edgeadm token generate`)\n")
 
 
 def test_missing_token(edgeadm: Run) -> None:
@@ -39,23 +40,27 @@ def test_missing_install_pkg_path(edgeadm: Run) -> None:
 
 def test_bad_port(edgeadm: Run) -> None:
     assert edgeadm("join", "10.0.0.1:99999", "--token", TOKEN, "--discovery-token-ca-cert-hash", CA_HASH,
-                   *PKG) == Transcript(2, "", USAGE + "Error: address `10.0.0.1:99999` has an invalid port `99999`\n")
+                   *PKG) == Transcript(2, "", USAGE + "Error: address `10.0.0.1:99999` has an invalid port `99999` "
+                                                "(use a port from 1 to 65535)\n")
 
 
 def test_endpoint_without_a_port(edgeadm: Run) -> None:
     """Refused before any network access (it used to go to port 443 of that host)."""
     assert edgeadm("join", "192.0.2.1", "--token", TOKEN, "--discovery-token-ca-cert-hash", CA_HASH,
-                   *PKG) == Transcript(2, "", USAGE + "Error: address `192.0.2.1` has no port\n")
+                   *PKG) == Transcript(2, "", USAGE + "Error: address `192.0.2.1` has no port "
+                                                "(the API server's HOST:PORT, e.g. 10.0.0.1:6443)\n")
 
 
 def test_bad_ca_hash_form(edgeadm: Run) -> None:
     assert edgeadm("join", "10.0.0.1:6443", "--token", TOKEN, "--discovery-token-ca-cert-hash", "sha256:abc",
-                   *PKG) == Transcript(2, "", USAGE + "Error: `sha256:abc` is not a CA hash\n")
+                   *PKG) == Transcript(2, "", USAGE + "Error: `sha256:abc` is not a CA hash "
+                                                "(expected sha256:<64 hex digits>)\n")
 
 
 def test_ca_hash_of_another_algorithm(edgeadm: Run) -> None:
     assert edgeadm("join", "10.0.0.1:6443", "--token", TOKEN, "--discovery-token-ca-cert-hash", "md5:" + "a" * 32,
-                   *PKG) == Transcript(2, "", USAGE + f"Error: `md5:{'a' * 32}` is not a CA hash\n")
+                   *PKG) == Transcript(2, "", USAGE + f"Error: `md5:{'a' * 32}` is not a CA hash "
+                                                "(expected sha256:<64 hex digits>)\n")
 
 
 def test_missing_kubelet_config_patch(edgeadm: Run, tmp_path: Path) -> None:

@@ -8,6 +8,8 @@ from pathlib import Path
 from tests.cli.transcript import Transcript
 
 Run = Callable[..., Transcript]
+USAGE_CREATE = "Usage: edgeadm token create [OPTIONS] [TOKEN]\nTry 'edgeadm token create --help' for help.\n\n"
+USAGE_DELETE = "Usage: edgeadm token delete [OPTIONS] TOKEN_ID...\nTry 'edgeadm token delete --help' for help.\n\n"
 
 # What the light REST client (edgeadm/kube/light.py, on the stdlib transport) reports when 127.0.0.1:1 refuses.
 LIST_UNREACHABLE = (
@@ -17,33 +19,43 @@ LIST_UNREACHABLE = (
 
 def test_create_with_invalid_ttl(edgeadm: Run, unreachable: Path) -> None:
     assert edgeadm("--kubeconfig", str(unreachable), "token", "create", "--ttl", "1d") == Transcript(
-        1, "", "error: invalid duration `1d`\nhint: use e.g. 24h, 1h30m, 90m, or 0 for no expiry\n")
+        2, "", USAGE_CREATE + "Error: Invalid value for '--ttl': invalid duration `1d` (use e.g. 24h, 1h30m, 90m, or 0 "
+                              "for no expiry)\n")
 
 
 def test_create_with_invalid_usages(edgeadm: Run, unreachable: Path) -> None:
     assert edgeadm("--kubeconfig", str(unreachable), "token", "create", "--usages", "signing,bogus") == Transcript(
-        1, "", "error: invalid token usage(s) `bogus`\nhint: use signing and/or authentication\n")
+        2, "", USAGE_CREATE + "Error: Invalid value for '--usages': invalid token usage(s) `bogus` (use signing "
+                              "and/or authentication)\n")
 
 
 def test_create_with_no_usages(edgeadm: Run, unreachable: Path) -> None:
     assert edgeadm("--kubeconfig", str(unreachable), "token", "create", "--usages", ",") == Transcript(
-        1, "", "error: invalid token usage(s) `(none)`\nhint: use signing and/or authentication\n")
+        2, "", USAGE_CREATE + "Error: Invalid value for '--usages': invalid token usage(s) `(none)` (use signing "
+                              "and/or authentication)\n")
 
 
 def test_create_with_invalid_groups(edgeadm: Run, unreachable: Path) -> None:
     assert edgeadm("--kubeconfig", str(unreachable), "token", "create", "--groups", "system:masters") == Transcript(
-        1, "", "error: invalid extra group `system:masters`\nhint: groups must start with system:bootstrappers:\n")
+        2, "", USAGE_CREATE + "Error: Invalid value for '--groups': invalid extra group `system:masters` (groups must "
+                              "start with system:bootstrappers:)\n")
 
 
 def test_create_with_a_malformed_token(edgeadm: Run, unreachable: Path) -> None:
     assert edgeadm("--kubeconfig", str(unreachable), "token", "create", "ABCDEF.0123456789abcdef") == Transcript(
-        1, "", "error: the token is not of the form [a-z0-9]{6}.[a-z0-9]{16}\n"
-               "hint: generate one with `edgeadm token generate`\n")
+        2, "", USAGE_CREATE + "Error: the token is not of the form [a-z0-9]{6}.[a-z0-9]{16} (generate one with "
+                              "`edgeadm token generate`)\n")
 
 
 def test_delete_with_a_malformed_id(edgeadm: Run, unreachable: Path) -> None:
     assert edgeadm("--kubeconfig", str(unreachable), "token", "delete", "abc") == Transcript(
-        1, "", "error: `abc` is not a token id or token\nhint: ids are 6 characters [a-z0-9]\n")
+        2, "", USAGE_DELETE + "Error: `abc` is not a token id or token (ids are 6 characters [a-z0-9])\n")
+
+
+def test_create_with_a_lifetime_that_overflows(edgeadm: Run, unreachable: Path) -> None:
+    assert edgeadm("--kubeconfig", str(unreachable), "token", "create", "--ttl", "99999999999999h") == Transcript(
+        2, "", USAGE_CREATE + "Error: Invalid value for '--ttl': duration `99999999999999h` is too long (use at most a "
+                              "few years, or 0 for no expiry)\n")
 
 
 def test_delete_without_an_id(edgeadm: Run, unreachable: Path) -> None:
