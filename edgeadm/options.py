@@ -74,13 +74,18 @@ def _address(value: str | None, flag: str | None) -> str | None:
     return value
 
 
-def _ipv4(value: str, flag: str) -> str:
+def _link_local_ipv4(value: str, flag: str) -> str:
+    """The edge virtual address: IPv4 (lite-apiserver's listener and the dummy NIC take one) and link-local, so it
+    can never collide with a routed address of the node or the cluster."""
     import ipaddress
 
     try:
-        return str(ipaddress.IPv4Address(value.strip()))
+        ip = ipaddress.IPv4Address(value.strip())
     except ValueError:
-        raise UsageError(f"`{value}` is not an IPv4 address", flag=flag) from None
+        raise UsageError(f"`{value}` is not an IPv4 address", hint="e.g. 169.254.20.11", flag=flag) from None
+    if not ip.is_link_local:
+        raise UsageError(f"`{value}` is not link-local (169.254.0.0/16)", hint="e.g. 169.254.20.11", flag=flag)
+    return str(ip)
 
 
 @dataclass(frozen=True)
@@ -111,7 +116,7 @@ class AddonOptions:
         options = cls(kubeconfig=kubeconfig, ca_cert=Path(ca_cert), ca_key=Path(ca_key), master_public_addr=master,
                       edge_version=parse_edge_version(edge_version or DEFAULT_EDGE_VERSION),
                       edge_image_repository=parse_image_repository(edge_image_repository),
-                      edge_virtual_addr=_ipv4(edge_virtual_addr, "--edge-virtual-addr"),
+                      edge_virtual_addr=_link_local_ipv4(edge_virtual_addr, "--edge-virtual-addr"),
                       manifest_dir=Path(manifest_dir) if manifest_dir is not None else None,
                       ignore_preflight_errors=tuple(ignore_preflight_errors), skip_phases=tuple(skip_phases),
                       dry_run=dry_run, wait=wait, timeout=float(timeout), no_rollback=no_rollback)

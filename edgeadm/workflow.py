@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from edgeadm import events as ev
-from edgeadm.errors import EdgeadmError, PhaseError
+from edgeadm.errors import EdgeadmError, PhaseError, UsageError
 
 C = TypeVar("C", contravariant=True)
 
@@ -43,14 +43,14 @@ class Runner(Generic[C]):
         names = [p.name for p in self.phases]
         unknown = sorted(self.skip - set(names) - {"all"})
         if unknown:
-            raise EdgeadmError(f"unknown phase(s) in --skip-phases: {', '.join(unknown)}",
-                               hint="known phases: " + ", ".join(names))
+            raise UsageError(f"unknown phase(s): {', '.join(unknown)}", hint="known phases: " + ", ".join(names),
+                             flag="--skip-phases")
         for p in self.phases:
             if p.name in self.skip and not p.skippable:
-                raise EdgeadmError(f"phase `{p.name}` cannot be skipped")
+                raise UsageError(f"phase `{p.name}` cannot be skipped", flag="--skip-phases")
             for dep in p.dependencies:
                 if dep in self.skip and p.name not in self.skip:
-                    raise EdgeadmError(f"phase `{p.name}` needs phase `{dep}`, which is skipped")
+                    raise UsageError(f"phase `{p.name}` needs phase `{dep}`, which is skipped", flag="--skip-phases")
 
     def run(self, ctx: C) -> list[str]:
         """Run the phases in order; returns the names that ran.

@@ -54,5 +54,6 @@ def edge_apps(opts: GlobalOptions, /, output: str, **flags: Any) -> None:
 
     with usage_errors():
         options = wf.AddonOptions.parse(kubeconfig=opts.kubeconfig, **flags)
+        wf.validate(options)
     report = wf.run(options, opts.display)
     show_report(report, output, title="addon edge-apps")

@@ -48,4 +48,5 @@ def join(opts: GlobalOptions, /, **flags: Any) -> None:
 
     with usage_errors():
         options = wf.JoinOptions.parse(**flags)
+        wf.validate(options)
     wf.run(options, opts.display)

@@ -24,7 +24,7 @@ from edgeadm.record_undo import undo_record
 from edgeadm.report import Report
 from edgeadm.workflow import Phase, Runner
 
-__all__ = ["AddonContext", "AddonOptions", "phases", "run"]
+__all__ = ["AddonContext", "AddonOptions", "phases", "run", "validate"]
 
 
 @dataclass
@@ -119,6 +119,11 @@ def phases() -> tuple[Phase[AddonData], ...]:
         Phase("wait", "Wait for the edge workloads to roll out (--wait)", d.wait, run_if=lambda c: c.options.wait),
         Phase("finish", "Mark the record complete", d.finish, skippable=False),
     )
+
+
+def validate(options: AddonOptions) -> None:
+    """Checks of the options that need the phase tuple (--skip-phases); usage errors, before anything else."""
+    Runner(phases(), frozenset(options.skip_phases)).validate()
 
 
 def run(options: AddonOptions, events: ev.Events = ev.NULL) -> Report:

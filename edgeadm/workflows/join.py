@@ -22,7 +22,7 @@ from edgeadm.phases.join import discovery, edge, install, kubelet, package, pref
 from edgeadm.phases.join.data import JoinData
 from edgeadm.workflow import Phase, Runner
 
-__all__ = ["JoinContext", "JoinOptions", "phases", "run"]
+__all__ = ["JoinContext", "JoinOptions", "phases", "run", "validate"]
 
 
 @dataclass
@@ -98,6 +98,11 @@ def phases() -> tuple[Phase[JoinData], ...]:
         Phase("kubelet-start", "Start the kubelet, TLS-bootstrap and wait for the Node", kubelet.kubelet_start,
               dependencies=("install", "kubelet-config")),
     )
+
+
+def validate(options: JoinOptions) -> None:
+    """Checks of the options that need the phase tuple (--skip-phases); usage errors, before anything else."""
+    Runner(phases(), frozenset(options.skip_phases)).validate()
 
 
 def run(options: JoinOptions, events: ev.Events = ev.NULL) -> JoinContext:

@@ -73,6 +73,8 @@ def test_addon_normalisation(tmp_path: Path) -> None:
     ({"edge_image_repository": "Repo With Spaces"}, "--edge-image-repository"),
     ({"edge_image_repository": "r/x\nkind: ClusterRoleBinding"}, "--edge-image-repository"),
     ({"edge_virtual_addr": "169.254.20.11/32"}, "--edge-virtual-addr"),
+    ({"edge_virtual_addr": "10.0.0.5"}, "--edge-virtual-addr"),
+    ({"edge_virtual_addr": "fe80::1"}, "--edge-virtual-addr"),
 ])
 def test_addon_refuses_values_that_would_reach_templates(tmp_path: Path, kw: dict[str, object], flag: str) -> None:
     with pytest.raises(UsageError) as err:

@@ -57,18 +57,22 @@ def test_manifest_dir_that_is_not_a_directory(edgeadm: Run, tmp_path: Path, unre
         1, "", f"error: --manifest-dir `{tmp_path / 'overrides'}` is not a directory\n")
 
 
+ADDON_USAGE = "Usage: edgeadm addon edge-apps [OPTIONS]\nTry 'edgeadm addon edge-apps --help' for help.\n\n"
+
+
 def test_unknown_phase_to_skip(edgeadm: Run, unreachable: Path) -> None:
     assert edgeadm("--kubeconfig", str(unreachable), "addon", "edge-apps", "--skip-phases", "nope") == Transcript(
-        1, "", "error: unknown phase(s) in --skip-phases: nope\n"
-               "hint: known phases: preflight, prepare, namespace, join-prerequisites, tunnel, edge-health, "
-               "service-group, marginal-autonomy, edge-info, wait, finish\n")
+        2, "", ADDON_USAGE + "Error: Invalid value for '--skip-phases': unknown phase(s): nope (known phases: "
+                             "preflight, prepare, namespace, join-prerequisites, tunnel, edge-health, service-group, "
+                             "marginal-autonomy, edge-info, wait, finish)\n")
 
 
 def test_phase_that_cannot_be_skipped(edgeadm: Run, unreachable: Path) -> None:
     assert edgeadm("--kubeconfig", str(unreachable), "addon", "edge-apps", "--skip-phases", "preflight") == Transcript(
-        1, "", "error: phase `preflight` cannot be skipped\n")
+        2, "", ADDON_USAGE + "Error: Invalid value for '--skip-phases': phase `preflight` cannot be skipped\n")
 
 
 def test_skipping_a_phase_another_needs(edgeadm: Run, unreachable: Path) -> None:
     assert edgeadm("--kubeconfig", str(unreachable), "addon", "edge-apps", "--skip-phases", "tunnel") == Transcript(
-        1, "", "error: phase `edge-info` needs phase `tunnel`, which is skipped\n")
+        2, "", ADDON_USAGE + "Error: Invalid value for '--skip-phases': phase `edge-info` needs phase `tunnel`, which "
+                             "is skipped\n")

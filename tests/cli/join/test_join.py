@@ -73,11 +73,11 @@ def test_missing_kubelet_config_patch(edgeadm: Run, tmp_path: Path) -> None:
 def test_unknown_phase_to_skip(edgeadm: Run) -> None:
     assert edgeadm("join", "10.0.0.1:6443", "--token", TOKEN, "--discovery-token-ca-cert-hash", CA_HASH, *PKG,
                    "--skip-phases", "nope") == Transcript(
-        1, "", "error: unknown phase(s) in --skip-phases: nope\n"
-               "hint: known phases: discovery, package, preflight, install, runtime, kubelet-config, edge, "
-               "kubelet-start\n")
+        2, "", USAGE + "Error: Invalid value for '--skip-phases': unknown phase(s): nope (known phases: discovery, "
+                       "package, preflight, install, runtime, kubelet-config, edge, kubelet-start)\n")
 
 
 def test_phase_that_cannot_be_skipped(edgeadm: Run) -> None:
     assert edgeadm("join", "10.0.0.1:6443", "--token", TOKEN, "--discovery-token-ca-cert-hash", CA_HASH, *PKG,
-                   "--skip-phases", "package") == Transcript(1, "", "error: phase `package` cannot be skipped\n")
+                   "--skip-phases", "package") == Transcript(
+        2, "", USAGE + "Error: Invalid value for '--skip-phases': phase `package` cannot be skipped\n")
