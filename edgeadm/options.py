@@ -139,7 +139,7 @@ class JoinOptions:
     token_secret: str = field(repr=False)
     ca_hashes: tuple[str, ...]
     unsafe_skip_ca_verification: bool
-    install_pkg_path: str
+    install_pkg_path: str = field(repr=False)  # a URL may carry credentials
     install_pkg_sha256: str | None
     node_name: str
     enable_edge: bool = True

@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from edgeadm import events as ev
+from edgeadm import redact
 from edgeadm.errors import ConfigError, EdgeadmError
 
 TOP = "edge-install"
@@ -92,6 +93,7 @@ def build(out: Path, *, arch: str, kubernetes_version: str, kubelet: Path, conta
 def fetch(source: str, dest_dir: Path, *, pinned_sha256: str | None, events: ev.Events = ev.NULL) -> Path:
     """Download (http/https) or locate (path) the package and verify its checksum; returns the local file."""
     is_url = source.startswith(("http://", "https://"))
+    shown = redact.url(source)
     if is_url:
         local = dest_dir / "package.tar.gz"
         _download(source, local, events)
@@ -102,12 +104,12 @@ def fetch(source: str, dest_dir: Path, *, pinned_sha256: str | None, events: ev.
             raise ConfigError(f"install package `{source}` does not exist", hint="pass --install-pkg-path")
         expected = pinned_sha256 or _sidecar_file(local)
     if not expected:
-        raise ConfigError(f"no checksum for install package `{source}`",
+        raise ConfigError(f"no checksum for install package `{shown}`",
                           hint="pass --install-pkg-sha256, or publish `<package>.sha256` beside it")
     expected = expected.strip().lower().removeprefix("sha256:")
     actual = sha256_file(local)
     if actual != expected:
-        raise ConfigError(f"install package `{source}` has sha256 {actual}, expected {expected}",
+        raise ConfigError(f"install package `{shown}` has sha256 {actual}, expected {expected}",
                           hint="the file is corrupt or was tampered with; download it again")
     return local
 
@@ -136,7 +138,7 @@ def _download(url: str, dest: Path, events: ev.Events) -> None:
     try:
         with requests.get(url, stream=True, timeout=DOWNLOAD_TIMEOUT) as r:
             if r.status_code != 200:
-                raise EdgeadmError(f"download of `{url}` failed: HTTP {r.status_code}")
+                raise EdgeadmError(f"download of `{redact.url(url)}` failed: HTTP {r.status_code}")
             total = int(r.headers.get("Content-Length") or 0) or None
             done = 0
             with open(dest, "wb") as fh:
@@ -146,7 +148,11 @@ def _download(url: str, dest: Path, events: ev.Events) -> None:
                     events.emit(ev.Progress(task, done, total))
             events.emit(ev.ProgressDone(task))
     except requests.RequestException as exc:
-        raise EdgeadmError(f"download of `{url}` failed: {exc}", hint="check the URL and the network") from exc
+        # the library's own text quotes the URL (user info, query) and is not shown; the kind of failure is
+        reason = ("timed out" if isinstance(exc, requests.Timeout) else "cannot connect"
+                  if isinstance(exc, requests.ConnectionError) else type(exc).__name__)
+        raise EdgeadmError(f"download of `{redact.url(url)}` failed: {reason}",
+                           hint="check the URL and the network") from None
 
 
 # ------------------------------------------------------------------------------------------------------ unpack

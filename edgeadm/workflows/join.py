@@ -13,6 +13,7 @@ from pathlib import Path
 
 from edgeadm import events as ev
 from edgeadm import package as pkg
+from edgeadm import redact
 from edgeadm.errors import EdgeadmError
 from edgeadm.host import Journal, LocalHost, undo
 from edgeadm.node.cluster import JoinCluster, read_cluster
@@ -50,7 +51,7 @@ class JoinContext:
             self.staging = Path(tempfile.mkdtemp(prefix="edgeadm-pkg-"))
             local = pkg.fetch(o.install_pkg_path, self.staging, pinned_sha256=o.install_pkg_sha256,
                               events=self.events)
-            self.events.emit(ev.Step(f"[package] {o.install_pkg_path}: checksum verified"))
+            self.events.emit(ev.Step(f"[package] {redact.url(o.install_pkg_path)}: checksum verified"))
             self._package = pkg.unpack(local, self.staging / "unpacked", events=self.events)
             if local.parent == self.staging:
                 local.unlink()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from edgeadm import package
-from edgeadm.errors import ConfigError
+from edgeadm.errors import ConfigError, EdgeadmError
 
 
 def make(tmp: Path, *members: tarfile.TarInfo) -> Path:
@@ -96,6 +96,15 @@ def test_download_over_http_verifies_the_published_checksum(tmp_path: Path) -> N
             package.fetch(url, dest, pinned_sha256="f" * 64)
         with pytest.raises(Exception, match="HTTP 404"):
             package.fetch(url + ".missing", dest, pinned_sha256="f" * 64)
+        # credentials in the URL never reach a message: not on a checksum mismatch, not on HTTP or network errors
+        port = server.server_address[1]
+        secret = f"http://admin:s3cr3t@127.0.0.1:{port}/pkg.tar.gz?token=abc123&x=1"
+        for source in (secret, secret.replace("pkg.tar.gz", "nope.tgz"), secret.replace(str(port), "1")):
+            with pytest.raises(EdgeadmError) as err:
+                package.fetch(source, dest, pinned_sha256="f" * 64)
+            shown = f"{err.value} {err.value.hint}"
+            assert "s3cr3t" not in shown and "admin" not in shown and "abc123" not in shown, shown
+            assert "REDACTED@127.0.0.1" in shown
     finally:
         server.shutdown()
         server.server_close()
