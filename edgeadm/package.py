@@ -19,6 +19,7 @@ import io
 import json
 import os
 import platform
+import shutil
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -32,6 +33,8 @@ TOP = "edge-install"
 ARCHES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 DOWNLOAD_TIMEOUT = 30  # seconds without progress before a download is abandoned
 CHUNK = 1 << 20
+MAX_UNPACKED = 8 << 30  # a release package is ~100-200 MB unpacked; 8 GiB leaves room for many images
+FREE_MARGIN = 256 << 20  # what unpacking leaves free for the rest of the machine
 
 
 def machine_arch() -> str:
@@ -180,10 +183,27 @@ class Package:
         return sorted(self.manifest.get("files") or {})
 
 
-def check_members(tar: tarfile.TarFile) -> None:
-    """Reject entries escaping the target, absolute paths, links pointing outside, devices and fifos."""
-    for m in tar.getmembers():
+def unpack_limit(dest: Path) -> int:
+    """How many bytes a package may expand to: the free space where it is unpacked (less a margin for the rest of
+    the machine), and never more than MAX_UNPACKED."""
+    probe = dest
+    while not probe.exists():
+        probe = probe.parent
+    return max(0, min(MAX_UNPACKED, shutil.disk_usage(probe).free - FREE_MARGIN))
+
+
+def check_members(tar: tarfile.TarFile, *, limit: int = 1 << 62) -> None:
+    """Reject entries escaping the target, absolute paths, links pointing outside, devices and fifos, and a package
+    that expands to more than `limit` bytes. Reads the archive as a stream and stops at the first offence, so a
+    compression bomb is refused after `limit` bytes of headers were seen, before anything is written."""
+    total = 0
+    for m in tar:
         name = m.name
+        total += max(m.size, 0)
+        if total > limit:
+            raise ConfigError(f"install package expands to more than {limit >> 20} MiB (free space where it is "
+                              f"unpacked, at most {MAX_UNPACKED >> 30} GiB); refusing to unpack",
+                              hint="free disk space, or check that the package is the right file")
         p = PurePosixPath(name)
         if p.is_absolute() or name.startswith("/"):
             raise ConfigError(f"install package entry `{name}` is an absolute path; refusing to unpack")
@@ -216,7 +236,7 @@ def unpack(archive: Path, dest: Path, *, events: ev.Events = ev.NULL) -> Package
     """Unpack into `dest` (a fresh staging directory) and verify every file against the manifest."""
     try:
         with tarfile.open(archive, "r:*") as tar:
-            check_members(tar)
+            check_members(tar, limit=unpack_limit(dest))
             tar.extractall(dest, filter="data")  # defence in depth: the stdlib's own safety filter
     except tarfile.TarError as exc:
         raise ConfigError(f"install package `{archive}` is not a valid tar archive: {exc}") from exc

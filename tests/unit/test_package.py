@@ -108,3 +108,45 @@ def test_download_over_http_verifies_the_published_checksum(tmp_path: Path) -> N
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _bomb(tmp: Path, sizes: list[int]) -> Path:
+    """A gzip tar whose members are runs of zeros: tiny on disk, `sum(sizes)` bytes unpacked."""
+    p = tmp / "bomb.tar.gz"
+
+    class Zeros(io.RawIOBase):
+        def __init__(self, n: int) -> None:
+            self.left = n
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b: bytearray) -> int:  # type: ignore[override]
+            n = min(len(b), self.left)
+            b[:n] = bytes(n)
+            self.left -= n
+            return n
+
+    with tarfile.open(p, "w:gz", compresslevel=9) as t:
+        for i, size in enumerate(sizes):
+            m = tarfile.TarInfo(f"edge-install/zeros-{i}")
+            m.size = size
+            t.addfile(m, io.BufferedReader(Zeros(size)))
+    return p
+
+
+@pytest.mark.parametrize("sizes", [[30 << 20], [10 << 20] * 3, [1 << 20] * 30, [0] * 5 + [25 << 20]])
+def test_a_package_that_expands_beyond_the_limit_is_refused_before_writing(tmp_path: Path, sizes: list[int],
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    bomb = _bomb(tmp_path, sizes)
+    assert bomb.stat().st_size < sum(sizes) // 100  # small on disk: its checksum would match what was published
+    monkeypatch.setattr(package, "MAX_UNPACKED", 20 << 20)
+    with pytest.raises(ConfigError, match="expands to more than 20 MiB"):
+        package.unpack(bomb, tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*"))
+
+
+def test_the_limit_follows_free_space(tmp_path: Path) -> None:
+    free = __import__("shutil").disk_usage(tmp_path).free
+    assert package.unpack_limit(tmp_path / "not" / "yet") == max(0, min(package.MAX_UNPACKED,
+                                                                        free - package.FREE_MARGIN))
