@@ -12,7 +12,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from edgeadm import addr, tokens
 from edgeadm.constants import DEFAULT_EDGE_VERSION, DEFAULT_IMAGE_REPOSITORY, EDGE_VIRTUAL_ADDR
@@ -144,7 +144,7 @@ class JoinOptions:
     node_name: str
     enable_edge: bool = True
     cri_socket: str | None = None  # unix:// URL of a runtime the machine already runs
-    kubelet_config_patch: Path | None = None
+    kubelet_config_patch: dict[str, Any] | None = None  # parsed and checked (see parse_kubelet_patch)
     ignore_preflight_errors: tuple[str, ...] = ()
     skip_phases: tuple[str, ...] = ()
     discovery_timeout: float = 60.0
@@ -161,6 +161,7 @@ class JoinOptions:
               unsafe_skip_ca_verification: bool = False, install_pkg_path: str | None = None,
               install_pkg_sha256: str | None = None, node_name: str | None = None, enable_edge: bool = True,
               cri_socket: str | None = None, kubelet_config_patch: Path | None = None,
+              allow_insecure_kubelet_config: bool = False,
               ignore_preflight_errors: tuple[str, ...] = (), skip_phases: tuple[str, ...] = (),
               discovery_timeout: float = 60.0, register_timeout: float = 180.0, dry_run: bool = False,
               no_rollback: bool = False) -> JoinOptions:
@@ -195,7 +196,8 @@ class JoinOptions:
                    install_pkg_sha256=sha.removeprefix("sha256:") if sha else None,
                    node_name=parse_node_name(node_name),
                    enable_edge=enable_edge, cri_socket=socket_url,
-                   kubelet_config_patch=Path(kubelet_config_patch) if kubelet_config_patch else None,
+                   kubelet_config_patch=parse_kubelet_patch(kubelet_config_patch, allow_insecure_kubelet_config)
+                   if kubelet_config_patch else None,
                    ignore_preflight_errors=tuple(ignore_preflight_errors), skip_phases=tuple(skip_phases),
                    discovery_timeout=float(discovery_timeout), register_timeout=float(register_timeout),
                    dry_run=dry_run, no_rollback=no_rollback)
@@ -232,6 +234,40 @@ class TokenCreateOptions:
         tok = _flagged("--ttl", lambda: tokens.new_token(value, ttl=lifetime, usages=usages, groups=groups,
                                                          description=description))
         return cls(token=tok, print_join_command=print_join_command)
+
+
+# Settings a patch may not set without --allow-insecure-kubelet-config: each opens the kubelet's API (exec, logs,
+# pods' secrets) to callers it does not authenticate or does not authorize.
+_WEAKENING: tuple[tuple[tuple[str, ...], Callable[[Any], bool], str], ...] = (
+    (("authentication", "anonymous", "enabled"), lambda v: v is True, "anonymous requests are accepted"),
+    (("authentication", "webhook", "enabled"), lambda v: v is False, "API server token checks are off"),
+    (("authorization", "mode"), lambda v: v == "AlwaysAllow", "every request is authorized"),
+    (("readOnlyPort",), lambda v: v not in (0, None), "the unauthenticated read-only port is open"),
+)
+
+
+def parse_kubelet_patch(path: Path, allow_insecure: bool) -> dict[str, Any]:
+    """The --kubelet-config-patch file: a YAML mapping, read and checked before anything on the machine changes.
+    Settings that weaken the kubelet's authentication or authorization are refused unless explicitly allowed."""
+    import yaml
+
+    flag = "--kubelet-config-patch"
+    try:
+        patch = yaml.safe_load(Path(path).read_text())
+    except OSError as exc:
+        raise UsageError(f"`{path}` cannot be read: {exc.strerror}", flag=flag) from None
+    except yaml.YAMLError as exc:
+        raise UsageError(f"`{path}` is not YAML: {str(exc).splitlines()[0]}", flag=flag) from None
+    if not isinstance(patch, dict) or not all(isinstance(k, str) for k in patch):
+        raise UsageError(f"`{path}` is not a mapping of kubelet configuration fields", flag=flag)
+    for where, weak, what in _WEAKENING:
+        value: Any = patch
+        for key in where:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is not None and weak(value) and not allow_insecure:
+            raise UsageError(f"`{path}` sets {'.'.join(where)}: {value!r} ({what})",
+                             hint="remove it, or pass --allow-insecure-kubelet-config if you mean it", flag=flag)
+    return patch
 
 
 def parse_token_ids(idents: tuple[str, ...]) -> tuple[str, ...]:

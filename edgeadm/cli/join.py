@@ -34,6 +34,8 @@ def _phases() -> Sequence[Any]:
 @click.option("--cri-socket", default=None, help="Use this existing runtime instead of installing containerd.")
 @click.option("--kubelet-config-patch", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="YAML merged into the kubelet configuration (e.g. cgroupRoot).")
+@click.option("--allow-insecure-kubelet-config", is_flag=True,
+              help="Accept a patch that weakens the kubelet's authentication or authorization (not recommended).")
 @click.option("--ignore-preflight-errors", callback=csv_list, default="", metavar="NAMES")
 @click.option("--skip-phases", callback=csv_list, default="", metavar="NAMES")
 @click.option("--discovery-timeout", type=click.FloatRange(min=1), default=60.0, show_default=True,

@@ -86,3 +86,31 @@ def test_manifest_dir_must_be_a_directory(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is not a directory") as err:
         addon(tmp_path, manifest_dir=tmp_path / "missing")
     assert not isinstance(err.value, UsageError)  # a file problem (exit 1), as before
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("cgroupRoot: [unclosed", "is not YAML"),
+    ("- a list\n- not a mapping\n", "is not a mapping"),
+    ("just text\n", "is not a mapping"),
+    ("1: numeric key\n", "is not a mapping"),
+    ("authentication: {anonymous: {enabled: true}}\n", "authentication.anonymous.enabled: True"),
+    ("authentication: {webhook: {enabled: false}}\n", "authentication.webhook.enabled: False"),
+    ("authorization: {mode: AlwaysAllow}\n", "authorization.mode: 'AlwaysAllow'"),
+    ("readOnlyPort: 10255\n", "readOnlyPort: 10255"),
+])
+def test_kubelet_patch_is_checked_before_anything_changes(tmp_path: Path, text: str, message: str) -> None:
+    patch = tmp_path / "patch.yaml"
+    patch.write_text(text)
+    with pytest.raises(UsageError, match=message) as err:
+        join(kubelet_config_patch=patch)
+    assert err.value.flag == "--kubelet-config-patch"
+
+
+def test_weakening_patch_needs_the_explicit_flag(tmp_path: Path) -> None:
+    patch = tmp_path / "patch.yaml"
+    patch.write_text("authorization: {mode: AlwaysAllow}\nreadOnlyPort: 0\ncgroupRoot: /x\n")
+    o = join(kubelet_config_patch=patch, allow_insecure_kubelet_config=True)
+    assert o.kubelet_config_patch == {"authorization": {"mode": "AlwaysAllow"}, "readOnlyPort": 0, "cgroupRoot": "/x"}
+    patch.write_text("readOnlyPort: 0\nauthorization: {mode: Webhook}\ncgroupDriver: cgroupfs\n")
+    assert join(kubelet_config_patch=patch).kubelet_config_patch == {
+        "readOnlyPort": 0, "authorization": {"mode": "Webhook"}, "cgroupDriver": "cgroupfs"}

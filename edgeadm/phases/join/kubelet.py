@@ -3,6 +3,7 @@ on edge nodes, the switch to lite-apiserver; wait for the Node)."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ def kubelet_config(data: JoinData) -> None:
                 "containerRuntimeEndpoint": data.cri_socket, "rotateCertificates": True})
     cfg.setdefault("authentication", {}).setdefault("x509", {})["clientCAFile"] = str(paths.ca_crt)
     if o.kubelet_config_patch is not None:
-        units.merge(cfg, yaml.safe_load(o.kubelet_config_patch.read_text()) or {})
+        units.merge(cfg, copy.deepcopy(o.kubelet_config_patch))
     h.write_file(paths.kubelet_dir / "config.yaml", yaml.safe_dump(cfg, sort_keys=False).encode())
     args = [f"--container-runtime-endpoint={data.cri_socket}", f"--hostname-override={o.node_name}"]
     if o.enable_edge:

@@ -81,3 +81,13 @@ def test_phase_that_cannot_be_skipped(edgeadm: Run) -> None:
     assert edgeadm("join", "10.0.0.1:6443", "--token", TOKEN, "--discovery-token-ca-cert-hash", CA_HASH, *PKG,
                    "--skip-phases", "package") == Transcript(
         2, "", USAGE + "Error: Invalid value for '--skip-phases': phase `package` cannot be skipped\n")
+
+
+def test_kubelet_patch_that_opens_the_kubelet(edgeadm: Run, tmp_path: Path) -> None:
+    patch = tmp_path / "patch.yaml"
+    patch.write_text("authentication:\n  anonymous:\n    enabled: true\n")
+    assert edgeadm("join", "10.0.0.1:6443", "--token", TOKEN, "--discovery-token-ca-cert-hash", CA_HASH, *PKG,
+                   "--kubelet-config-patch", str(patch)) == Transcript(
+        2, "", USAGE + f"Error: Invalid value for '--kubelet-config-patch': `{patch}` sets "
+                       "authentication.anonymous.enabled: True (anonymous requests are accepted) (remove it, or pass "
+                       "--allow-insecure-kubelet-config if you mean it)\n")
