@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edgeadm.constants import EDGE_NAMESPACE
+from edgeadm.errors import EdgeadmError
 from edgeadm.kube.types import KubeAPI
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -30,6 +31,10 @@ FORMAT = 1
 # Fields the server owns; stripped from saved prior content so a restore does not fight the server.
 SERVER_FIELDS = ("uid", "resourceVersion", "managedFields", "creationTimestamp", "generation", "selfLink",
                  "deletionTimestamp", "deletionGracePeriodSeconds")
+
+
+class RecordError(EdgeadmError):
+    """The addon record cannot be read as one."""
 
 
 def ref_of(obj: dict[str, Any]) -> dict[str, str]:
@@ -111,9 +116,33 @@ class Record:
         if obj is None:
             return None
         raw = (obj.get("data") or {}).get(RECORD_KEY)
-        body = json.loads(base64.b64decode(raw)) if raw else {}
-        return cls(namespace=namespace, created=body.get("created", []), changed=body.get("changed", []),
-                   params=body.get("params", {}), state=body.get("state", "in-progress"))
+        try:
+            body = json.loads(base64.b64decode(raw, validate=True)) if raw else {}
+            created, changed = body.get("created", []), body.get("changed", [])
+            params, state = body.get("params", {}), body.get("state", "in-progress")
+            if not (isinstance(created, list) and isinstance(changed, list) and isinstance(params, dict)
+                    and all(_is_ref(r) for r in created)
+                    and all(isinstance(c, dict) and _is_ref(c.get("ref")) and isinstance(c.get("prior"), dict)
+                            and _is_paths(c.get("paths")) for c in changed)):
+                raise ValueError("unexpected shape")
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise RecordError(f"the addon record `{namespace}/{RECORD_NAME}` is corrupt ({exc.__class__.__name__}); "
+                              "nothing was changed",
+                              hint="restore the Secret from a backup, or remove what addon made by hand") from None
+        return cls(namespace=namespace, created=created, changed=changed, params=params, state=str(state))
+
+
+def _is_paths(paths: Any) -> bool:
+    """None (the whole object) or a list of field paths, each a non-empty list of strings."""
+    return paths is None or (isinstance(paths, list) and all(
+        isinstance(p, list) and p and all(isinstance(k, str) for k in p) for p in paths))
+
+
+def _is_ref(ref: Any) -> bool:
+    """An object reference as the record writes it: apiVersion, kind, name (and namespace), all strings."""
+    return (isinstance(ref, dict) and {"apiVersion", "kind", "name"} <= ref.keys() <= {"apiVersion", "kind", "name",
+                                                                                      "namespace"}
+            and all(isinstance(v, str) and v for v in ref.values()))
 
 
 def get_path(obj: dict[str, Any], path: list[str]) -> tuple[bool, Any]:
