@@ -4,17 +4,26 @@ A Secret, not a ConfigMap, because the prior content of a pre-existing object ad
 
 It is written *before* each change (write-ahead), so it survives a crashed run; detach works only from it.
 Entries keep the first prior content ever seen: a re-run never overwrites what the cluster looked like before.
+
+Integrity: the record carries an HMAC-SHA256 of its body, keyed by a random key in Secret
+`kube-system/edgeadm-addon-record-key` that addon creates with its first record. Whoever can write Secrets in the
+edge namespace cannot forge a record that detach (run by an admin) would act on; they would need to write Secrets
+in kube-system, which is already cluster-admin power. A record written before keys existed has no MAC; detach
+then relies on its scope checks alone (record_undo), which it applies to every record anyway.
 """
 
 from __future__ import annotations
 
 import base64
 import copy
+import hashlib
+import hmac
 import json
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from edgeadm.constants import EDGE_NAMESPACE
+from edgeadm.constants import EDGE_NAMESPACE, LOCAL_ENDPOINT_ANNOTATION, LOCAL_PORT_ANNOTATION
 from edgeadm.errors import EdgeadmError
 from edgeadm.kube.types import KubeAPI
 
@@ -22,6 +31,22 @@ MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY_VALUE = "edgeadm"
 MANAGED_LABELS = {MANAGED_BY_LABEL: MANAGED_BY_VALUE}  # on every object addon creates, and on the record itself
 NAMESPACE_CREATED_ANNOTATION = "edgeadm.superedge.io/created-by"  # the edge namespace, when addon created it
+
+KEY_NAME = "edgeadm-addon-record-key"
+KEY_NAMESPACE = "kube-system"
+KEY_REF = {"apiVersion": "v1", "kind": "Secret", "name": KEY_NAME, "namespace": KEY_NAMESPACE}
+MAC_FIELD = "record.mac"
+
+# The objects outside the edge namespace that addon changes, and exactly the fields it changes on each (the
+# marginal-autonomy phase builds its restore paths from this table). detach restores nothing else outside the
+# edge namespace, whatever a record says.
+_ANNOTATION_PATHS = [["metadata", "annotations", LOCAL_ENDPOINT_ANNOTATION],
+                     ["metadata", "annotations", LOCAL_PORT_ANNOTATION]]
+KNOWN_CHANGES: dict[tuple[str, str, str, str], list[list[str]]] = {
+    ("apps/v1", "DaemonSet", "kube-system", "kube-proxy"): [["spec", "template", "spec", "affinity"]],
+    ("v1", "Endpoints", "default", "kubernetes"): _ANNOTATION_PATHS,
+    ("discovery.k8s.io/v1", "EndpointSlice", "default", "kubernetes"): _ANNOTATION_PATHS,
+}
 
 RECORD_NAME = "edgeadm-addon-record"
 RECORD_KIND = "Secret"
@@ -72,6 +97,8 @@ class Record:
     changed: list[dict[str, Any]] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
     state: str = "in-progress"
+    signed: bool = False  # loaded with a MAC that the cluster's record key verified
+    _key: bytes | None = field(default=None, repr=False, compare=False)
 
     def knows(self, ref: dict[str, str]) -> bool:
         k = key_of(ref)
@@ -94,28 +121,53 @@ class Record:
         self.created = [r for r in self.created if key_of(r) != k]
         self.changed = [c for c in self.changed if key_of(c["ref"]) != k]
 
-    def to_object(self) -> dict[str, Any]:
-        body = {"format": FORMAT, "state": self.state, "params": self.params, "created": self.created,
-                "changed": self.changed}
-        encoded = base64.b64encode(json.dumps(body, sort_keys=True).encode()).decode()
+    def to_object(self, key: bytes) -> dict[str, Any]:
+        body = json.dumps({"format": FORMAT, "state": self.state, "params": self.params, "created": self.created,
+                           "changed": self.changed}, sort_keys=True).encode()
         return {
             "apiVersion": "v1", "kind": RECORD_KIND, "type": "Opaque",
             "metadata": {"name": RECORD_NAME, "namespace": self.namespace, "labels": dict(MANAGED_LABELS)},
-            "data": {RECORD_KEY: encoded},
+            "data": {RECORD_KEY: base64.b64encode(body).decode(),
+                     MAC_FIELD: base64.b64encode(_mac(key, body).encode()).decode()},
         }
 
     def save(self, kube: KubeAPI) -> None:
-        """Persist the record (never in dry-run: nothing changes then)."""
+        """Persist the record with its MAC (never in dry-run: nothing changes then). The first save creates the
+        record key, noted in the record as an object addon created."""
         if kube.dry_run:
             return
-        kube.apply(self.to_object())
+        if self._key is None:
+            self._key = read_key(kube)
+        if self._key is None:
+            self.add_created(dict(KEY_REF))
+            key = secrets.token_bytes(32)
+            kube.create({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                         "metadata": {"name": KEY_NAME, "namespace": KEY_NAMESPACE, "labels": dict(MANAGED_LABELS)},
+                         "data": {"key": base64.b64encode(key).decode()}})
+            self._key = key
+        kube.apply(self.to_object(self._key))
 
     @classmethod
     def load(cls, kube: KubeAPI, namespace: str = EDGE_NAMESPACE) -> Record | None:
         obj = kube.get("v1", RECORD_KIND, RECORD_NAME, namespace)
         if obj is None:
             return None
-        raw = (obj.get("data") or {}).get(RECORD_KEY)
+        data = obj.get("data") or {}
+        raw = data.get(RECORD_KEY)
+        key = read_key(kube)
+        signed = False
+        if key is not None:
+            try:
+                mac = base64.b64decode(data.get(MAC_FIELD) or "", validate=True).decode()
+                body_bytes = base64.b64decode(raw or "", validate=True)
+            except ValueError:
+                mac, body_bytes = "", b""
+            if not mac or not hmac.compare_digest(mac, _mac(key, body_bytes)):
+                raise RecordError(f"the addon record `{namespace}/{RECORD_NAME}` was changed outside edgeadm (its "
+                                  "MAC does not match); nothing was changed",
+                                  hint="find out who changed it; restore it from a backup, or remove what addon "
+                                       "made by hand")
+            signed = True
         try:
             body = json.loads(base64.b64decode(raw, validate=True)) if raw else {}
             created, changed = body.get("created", []), body.get("changed", [])
@@ -129,7 +181,29 @@ class Record:
             raise RecordError(f"the addon record `{namespace}/{RECORD_NAME}` is corrupt ({exc.__class__.__name__}); "
                               "nothing was changed",
                               hint="restore the Secret from a backup, or remove what addon made by hand") from None
-        return cls(namespace=namespace, created=created, changed=changed, params=params, state=str(state))
+        return cls(namespace=namespace, created=created, changed=changed, params=params, state=str(state),
+                   signed=signed, _key=key)
+
+
+def _mac(key: bytes, body: bytes) -> str:
+    return hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+def read_key(kube: KubeAPI) -> bytes | None:
+    """The record key, or None when there is none (no addon yet, or a record from before keys existed). A Secret
+    of that name that edgeadm did not make is refused."""
+    obj = kube.get("v1", "Secret", KEY_NAME, KEY_NAMESPACE)
+    if obj is None:
+        return None
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    try:
+        key = base64.b64decode(((obj.get("data") or {}).get("key") or ""), validate=True)
+    except ValueError:
+        key = b""
+    if labels.get(MANAGED_BY_LABEL) != MANAGED_BY_VALUE or len(key) < 32:
+        raise RecordError(f"Secret `{KEY_NAMESPACE}/{KEY_NAME}` is not an edgeadm record key; nothing was changed",
+                          hint="remove it if nothing else uses it, and run the command again")
+    return key
 
 
 def _is_paths(paths: Any) -> bool:

@@ -14,20 +14,33 @@ from edgeadm import events as ev
 from edgeadm.host import JournalError
 from edgeadm.node.paths import NodePaths
 from edgeadm.options import ResetOptions
-from edgeadm.record import RECORD_KEY, Record, RecordError
+from edgeadm.record import KEY_NAME, MAC_FIELD, RECORD_KEY, RECORD_NAME, Record, RecordError
 from edgeadm.workflows import reset
 
 
-class OneSecret:
-    """Just enough of our KubeAPI seam for Record.load: one Secret, read-only."""
+class Secrets:
+    """Just enough of our KubeAPI seam for the record: Secrets by namespace and name, kept in a dict."""
 
     dry_run = False
 
-    def __init__(self, data: dict[str, str] | None) -> None:
-        self.obj = None if data is None else {"apiVersion": "v1", "kind": "Secret", "data": data}
+    def __init__(self, record_data: dict[str, str] | None = None) -> None:
+        self.objects: dict[tuple[str, str], dict[str, Any]] = {}
+        if record_data is not None:
+            self.objects[("edge-system", RECORD_NAME)] = {"apiVersion": "v1", "kind": "Secret", "data": record_data}
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
-        return self.obj
+        return self.objects.get((namespace or "", name))
+
+    def create(self, obj: dict[str, Any]) -> dict[str, Any]:
+        self.objects[(obj["metadata"]["namespace"], obj["metadata"]["name"])] = obj
+        return obj
+
+    def apply(self, obj: dict[str, Any], *, force: bool = True) -> dict[str, Any]:
+        return self.create(obj)
+
+
+def OneSecret(data: dict[str, str] | None) -> Secrets:  # noqa: N802 - reads like the seam it stands for
+    return Secrets(data)
 
 
 def encoded(body: object) -> dict[str, str]:
@@ -83,3 +96,33 @@ def test_reset_refuses_a_journal_it_does_not_understand_and_keeps_it(tmp_path: P
     assert (paths.state_dir / "journal.json").read_text() == text  # kept, as it was
     assert (tmp_path / "etc" / "x").read_text() == "joined"  # nothing undone
     assert not any("back to its state" in s for s in recorder.steps())
+
+
+def test_records_are_signed_and_a_changed_record_is_refused() -> None:
+    kube = Secrets()
+    record = Record()
+    record.add_created({"apiVersion": "v1", "kind": "ConfigMap", "namespace": "edge-system", "name": "x"})
+    record.save(kube)  # type: ignore[arg-type]
+    key_secret = kube.objects[("kube-system", KEY_NAME)]
+    assert key_secret["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "edgeadm"}
+    loaded = Record.load(kube)  # type: ignore[arg-type]
+    assert loaded is not None and loaded.signed
+    assert {"apiVersion": "v1", "kind": "Secret", "name": KEY_NAME, "namespace": "kube-system"} in loaded.created
+    stored = kube.objects[("edge-system", RECORD_NAME)]["data"]
+    body = json.loads(base64.b64decode(stored[RECORD_KEY]))
+    tampered = {**body, "created": body["created"] + [{"apiVersion": "rbac.authorization.k8s.io/v1",
+                                                       "kind": "ClusterRoleBinding", "name": "cluster-admin"}]}
+    for data in ({**stored, RECORD_KEY: base64.b64encode(json.dumps(tampered).encode()).decode()},
+                 {RECORD_KEY: stored[RECORD_KEY]},  # MAC removed
+                 {**stored, MAC_FIELD: base64.b64encode(b"0" * 64).decode()}):
+        kube.objects[("edge-system", RECORD_NAME)]["data"] = data
+        with pytest.raises(RecordError, match="was changed outside edgeadm"):
+            Record.load(kube)  # type: ignore[arg-type]
+
+
+def test_a_key_secret_edgeadm_did_not_make_is_refused() -> None:
+    kube = Secrets(encoded(GOOD))
+    kube.objects[("kube-system", KEY_NAME)] = {"metadata": {"labels": {}},
+                                               "data": {"key": base64.b64encode(b"k" * 32).decode()}}
+    with pytest.raises(RecordError, match="is not an edgeadm record key"):
+        Record.load(kube)  # type: ignore[arg-type]

@@ -21,6 +21,7 @@ from edgeadm.constants import (
     LOCAL_PORT_ANNOTATION,
 )
 from edgeadm.phases.addon.data import AddonData
+from edgeadm.record import KNOWN_CHANGES
 
 
 def edge_kube_proxy_configmap(cm: dict[str, Any]) -> dict[str, Any]:
@@ -100,10 +101,10 @@ def run(data: AddonData) -> None:
                  "metadata": {"name": "kube-proxy", "namespace": EDGE_NAMESPACE}})
         a.apply(edge_kube_proxy_daemonset(kp_ds))
         a.apply(with_edge_affinity(kp_ds, "DoesNotExist", partial=True),
-                restore_paths=[["spec", "template", "spec", "affinity"]], label=False)
+                restore_paths=KNOWN_CHANGES[("apps/v1", "DaemonSet", "kube-system", "kube-proxy")], label=False)
     annotations = endpoint_annotations(data.options.edge_virtual_addr)
-    paths = [["metadata", "annotations", key] for key in annotations]
     for api_version, kind in (("v1", "Endpoints"), ("discovery.k8s.io/v1", "EndpointSlice")):
+        paths = KNOWN_CHANGES[(api_version, kind, "default", "kubernetes")]
         if k.get(api_version, kind, "kubernetes", "default") is None:
             data.report.warnings.append(f"{kind} default/kubernetes not found; not annotated")
             continue

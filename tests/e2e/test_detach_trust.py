@@ -1,0 +1,104 @@
+"""detach acts only on what addon made: a record changed by someone who can write Secrets in the edge namespace
+cannot make detach delete or "restore" anything else (real cluster, whole-cluster snapshots)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+
+from tests.e2e.helpers import addon, edgeadm, kube_of
+from tests.harness import cluster as harness
+from tests.harness.snapshot import diff, snapshot
+
+pytestmark = pytest.mark.cluster
+
+RECORD = ("v1", "Secret", "edgeadm-addon-record", "edge-system")
+VICTIM_CM = {"apiVersion": "v1", "kind": "ConfigMap", "name": "victim", "namespace": "default"}
+VICTIM_CRB = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "name": "victim"}
+ESCALATION = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+              "metadata": {"name": "victim"},
+              "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+              "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": "edge-system"}]}
+
+
+def _body(secret: dict[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(base64.b64decode(secret["data"]["record.json"]))
+    return body
+
+
+def _write(k: Any, secret: dict[str, Any], body: dict[str, Any], *, mac: bool) -> None:
+    data = {"record.json": base64.b64encode(json.dumps(body).encode()).decode()}
+    if mac:
+        data["record.mac"] = secret["data"]["record.mac"]  # the genuine MAC, now over a different body
+    current = k.get(*RECORD[:3], RECORD[3])
+    k.replace({**current, "data": data})
+
+
+def _tampered(body: dict[str, Any], case: str) -> dict[str, Any]:
+    body = json.loads(json.dumps(body))
+    if case == "delete-foreign":
+        body["created"].append(VICTIM_CM)
+    elif case == "delete-binding":
+        body["created"].append(VICTIM_CRB)
+    elif case == "restore-escalation":
+        body["changed"].append({"ref": VICTIM_CRB, "prior": ESCALATION, "paths": None})
+    elif case == "restore-other-fields":
+        entry = next(c for c in body["changed"] if c["ref"]["kind"] == "DaemonSet")
+        entry["paths"] = [["spec"]]
+    elif case == "restore-elsewhere":
+        entry = next(c for c in body["changed"] if c["ref"]["kind"] == "Endpoints")
+        entry["prior"]["metadata"]["name"] = "victim"
+        entry["paths"] = None
+    return body
+
+
+CASES = ["delete-foreign", "delete-binding", "restore-escalation", "restore-other-fields", "restore-elsewhere"]
+
+
+def test_a_changed_record_cannot_turn_detach_against_the_cluster(clusters: harness.ClusterPool) -> None:
+    c = clusters["kubeadm"]
+    k = kube_of(c)
+    res = addon(c)
+    assert res.returncode == 0, res.stderr
+    k.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "victim", "namespace": "default"},
+              "data": {"keep": "me"}})
+    k.create({**ESCALATION, "subjects": [{"kind": "User", "name": "nobody"}]})
+    genuine = k.get(*RECORD[:3], RECORD[3])
+    body = _body(genuine)
+    for case in CASES:
+        for mac in (True, False):  # with the genuine MAC left in place, and with the MAC removed
+            _write(k, genuine, _tampered(body, case), mac=mac)
+            before = snapshot(k)
+            out = edgeadm(c, "detach", "edge-apps", "--force")
+            assert out.returncode == 1, (case, mac, out.stderr)
+            errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+            assert len(errors) == 1 and "was changed outside edgeadm" in errors[0], (case, mac, out.stderr)
+            assert not diff(before, snapshot(k)), (case, mac)
+    # a record from before record keys existed (no key, no MAC) is held to the scope checks alone
+    key = k.get("v1", "Secret", "edgeadm-addon-record-key", "kube-system")
+    k.delete("v1", "Secret", "edgeadm-addon-record-key", "kube-system")
+    expected = {"delete-foreign": "does not carry", "delete-binding": "does not carry",
+                "restore-escalation": "addon never changes", "restore-other-fields": "addon changes only",
+                "restore-elsewhere": "addon changes only"}
+    for case in CASES:
+        _write(k, genuine, _tampered(body, case), mac=False)
+        before = snapshot(k)
+        out = edgeadm(c, "detach", "edge-apps", "--force")
+        errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+        assert out.returncode == 1 and len(errors) == 1 and expected[case] in errors[0], (case, out.stderr)
+        assert not diff(before, snapshot(k)), case
+    # the genuine record and its key back: detach removes what addon made and nothing else
+    k.create({k2: v for k2, v in key.items() if k2 != "status"} | {"metadata": {
+        "name": key["metadata"]["name"], "namespace": "kube-system", "labels": key["metadata"]["labels"]}})
+    _write(k, genuine, body, mac=True)
+    out = edgeadm(c, "detach", "edge-apps", "--force")
+    assert out.returncode == 0, out.stderr
+    assert (k.get("v1", "ConfigMap", "victim", "default") or {}).get("data") == {"keep": "me"}
+    crb = k.get("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "victim")
+    assert crb is not None and crb["subjects"] == [{"kind": "User", "name": "nobody",
+                                                    "apiGroup": "rbac.authorization.k8s.io"}]
+    assert k.get("v1", "Secret", "edgeadm-addon-record-key", "kube-system") is None
+    assert k.get("v1", "Namespace", "edge-system") is None
