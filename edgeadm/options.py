@@ -56,6 +56,24 @@ def parse_edge_version(value: str) -> str:
     return v
 
 
+def parse_kubernetes_version(value: str) -> str:
+    """A kubelet version as the package records it: vMAJOR.MINOR.PATCH (the `v` is added when missing)."""
+    v = value.strip()
+    v = v if v.startswith("v") else f"v{v}"
+    if not re.fullmatch(r"v1\.\d+\.\d+", v):
+        raise UsageError(f"`{value}` is not a Kubernetes version (v1.MINOR.PATCH, e.g. v1.33.13)",
+                         flag="--kubernetes-version")
+    return v
+
+
+def parse_arch(value: str) -> str:
+    """An architecture, normalised as the release names them (x86_64 -> amd64, aarch64 -> arm64)."""
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(value.strip().lower())
+    if arch is None:
+        raise UsageError(f"`{value}` is not a supported architecture (amd64, arm64)", flag="--arch")
+    return arch
+
+
 def parse_image_repository(value: str) -> str:
     v = value.strip().rstrip("/")
     if not re.fullmatch(_REPOSITORY, v):

@@ -14,6 +14,7 @@ every file inside is verified against the manifest after unpacking.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -27,7 +28,7 @@ from typing import Any
 
 from edgeadm import events as ev
 from edgeadm import redact
-from edgeadm.errors import ConfigError, EdgeadmError
+from edgeadm.errors import ConfigError, EdgeadmError, UsageError
 
 TOP = "edge-install"
 ARCHES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
@@ -67,29 +68,37 @@ def build(out: Path, *, arch: str, kubernetes_version: str, kubelet: Path, conta
         raise ConfigError(f"cannot build the package: missing {', '.join(missing)}")
     manifest = {"arch": arch, "kubernetesVersion": kubernetes_version, "pauseImage": pause_image,
                 "files": {rel: sha256_file(p) for rel, p in sorted(files.items())}}
+    sidecar = Path(str(out) + ".sha256")
+    for target in (out, sidecar):
+        clash = [str(p) for p in files.values() if p.resolve() == target.resolve()]
+        if clash:
+            raise UsageError(f"the output `{target}` is one of the inputs ({clash[0]})", flag="-o/--output")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(out.suffix + ".part")
-    with tarfile.open(tmp, "w:gz", compresslevel=1) as tar:
+    # Reproducible: fixed order, owners, modes and times, and a gzip header without a name or a time, so the same
+    # inputs give the same bytes (and the same checksum) wherever and whenever the package is built.
+    with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=1) as gz, \
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar:
         for d in sorted({str(PurePosixPath(rel).parent) for rel in files} | {"."}):
-            info = tarfile.TarInfo(f"{TOP}/{d}".rstrip("/.") if d != "." else TOP)
-            info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 0
-            tar.addfile(info)
+            tar.addfile(_entry(f"{TOP}/{d}".rstrip("/.") if d != "." else TOP, tarfile.DIRTYPE, 0o755, 0))
         data = json.dumps(manifest, indent=2, sort_keys=True).encode()
-        info = tarfile.TarInfo(f"{TOP}/manifest.json")
-        info.size, info.mode, info.mtime = len(data), 0o644, 0
-        tar.addfile(info, io.BytesIO(data))
+        tar.addfile(_entry(f"{TOP}/manifest.json", tarfile.REGTYPE, 0o644, len(data)), io.BytesIO(data))
         for rel, src in sorted(files.items()):
-            info = tar.gettarinfo(str(src), arcname=f"{TOP}/{rel}")
-            info.uid = info.gid = 0
-            info.uname = info.gname = "root"
-            info.mode = 0o755 if rel.startswith(("bin/", "container/", "cni/")) else 0o644
-            info.mtime = 0
-            with open(src, "rb") as fh:
-                tar.addfile(info, fh)
+            mode = 0o755 if rel.startswith(("bin/", "container/", "cni/")) else 0o644
+            with open(src, "rb") as fh:  # a link among the inputs is packaged as the file it points to
+                tar.addfile(_entry(f"{TOP}/{rel}", tarfile.REGTYPE, mode, os.fstat(fh.fileno()).st_size), fh)
     os.replace(tmp, out)
     digest = sha256_file(out)
-    Path(str(out) + ".sha256").write_text(f"{digest}  {out.name}\n")
+    sidecar.write_text(f"{digest}  {out.name}\n")
     return digest
+
+
+def _entry(name: str, kind: bytes, mode: int, size: int) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.mode, info.size, info.mtime = kind, mode, size, 0
+    info.uid = info.gid = 0
+    info.uname = info.gname = "root"
+    return info
 
 
 # ------------------------------------------------------------------------------------------------------- fetch

@@ -30,9 +30,11 @@ def package() -> None:
 def build(output: Path, arch: str | None, kubernetes_version: str, kubelet: Path, lite_apiserver: Path | None,
           containerd_bins: tuple[Path, ...], cni_dir: Path, pause_tar: Path, pause_image: str) -> None:
     """Write OUTPUT (tar.gz) and OUTPUT.sha256."""
+    from edgeadm.cli.common import usage_errors
     from edgeadm.workflows.package import build as build_package
 
-    digest = build_package(output, arch=arch, kubernetes_version=kubernetes_version, kubelet=kubelet,
-                           containerd_bins=list(containerd_bins), cni_dir=cni_dir, pause_tar=pause_tar,
-                           pause_image=pause_image, lite_apiserver=lite_apiserver)
+    with usage_errors():
+            digest = build_package(output, arch=arch, kubernetes_version=kubernetes_version, kubelet=kubelet,
+                               containerd_bins=list(containerd_bins), cni_dir=cni_dir, pause_tar=pause_tar,
+                               pause_image=pause_image, lite_apiserver=lite_apiserver)
     console.out(f"{digest}  {output}")

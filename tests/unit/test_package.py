@@ -150,3 +150,66 @@ def test_the_limit_follows_free_space(tmp_path: Path) -> None:
     free = __import__("shutil").disk_usage(tmp_path).free
     assert package.unpack_limit(tmp_path / "not" / "yet") == max(0, min(package.MAX_UNPACKED,
                                                                         free - package.FREE_MARGIN))
+
+
+def _inputs(tmp: Path) -> dict[str, Path]:
+    bins = tmp / "bins"
+    (bins / "cni").mkdir(parents=True)
+    for name in ("kubelet", "containerd", "runc", "pause.tar", "cni/bridge"):
+        (bins / name).write_bytes(name.encode() * 1000)
+    (bins / "cni" / "loopback").symlink_to(bins / "cni" / "bridge")  # distributions ship links among plugins
+    return {"kubelet": bins / "kubelet", "cni_dir": bins / "cni", "pause_tar": bins / "pause.tar",
+            "containerd": bins / "containerd", "runc": bins / "runc"}
+
+
+def _build(out: Path, i: dict[str, Path]) -> str:
+    return package.build(out, arch="amd64", kubernetes_version="v1.33.13", kubelet=i["kubelet"],
+                         containerd_bins=[i["containerd"], i["runc"]], cni_dir=i["cni_dir"], pause_tar=i["pause_tar"],
+                         pause_image="p:1", lite_apiserver=None)
+
+
+def test_same_inputs_give_the_same_bytes(tmp_path: Path) -> None:
+    import os
+    import time
+
+    i = _inputs(tmp_path)
+    first = _build(tmp_path / "a" / "kube.tar.gz", i)
+    time.sleep(1.1)  # a later second, other file times: nothing of either may reach the package
+    for p in i.values():
+        os.utime(p, (time.time(), time.time()))
+    second = _build(tmp_path / "b" / "other-name.tar.gz", i)
+    assert first == second
+    assert (tmp_path / "a" / "kube.tar.gz").read_bytes() == (tmp_path / "b" / "other-name.tar.gz").read_bytes()
+    with tarfile.open(tmp_path / "a" / "kube.tar.gz") as t:
+        link = t.getmember("edge-install/cni/loopback")
+        assert link.isfile() and link.size == len(b"cni/bridge" * 1000)  # packaged as the file it points to
+        assert {(m.uid, m.gid, m.mtime) for m in t.getmembers()} == {(0, 0, 0)}
+
+
+@pytest.mark.parametrize("which", ["kubelet", "pause_tar", "sidecar"])
+def test_an_output_that_is_an_input_is_refused(tmp_path: Path, which: str) -> None:
+    from edgeadm.errors import UsageError
+
+    i = _inputs(tmp_path)
+    target = i["kubelet"] if which != "pause_tar" else i["pause_tar"]
+    before = target.read_bytes()
+    out = Path(str(i["kubelet"])[: -len(".sha256")]) if which == "sidecar" else target
+    if which == "sidecar":  # the checksum file would overwrite an input named <output>.sha256
+        out = tmp_path / "bins" / "k"
+        i["kubelet"] = i["kubelet"].rename(tmp_path / "bins" / "k.sha256")
+        target, before = i["kubelet"], i["kubelet"].read_bytes()
+    with pytest.raises(UsageError, match="is one of the inputs"):
+        _build(out, i)
+    assert target.read_bytes() == before
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--kubernetes-version", "1.33"), ("--kubernetes-version", "latest"),
+                                             ("--kubernetes-version", "v2.0.0"), ("--arch", "mips")])
+def test_package_build_flags_are_checked(flag: str, value: str) -> None:
+    from edgeadm import options
+    from edgeadm.errors import UsageError
+
+    with pytest.raises(UsageError) as err:
+        (options.parse_kubernetes_version if flag == "--kubernetes-version" else options.parse_arch)(value)
+    assert err.value.flag == flag
+    assert options.parse_arch("x86_64") == "amd64" and options.parse_kubernetes_version("1.33.13") == "v1.33.13"
