@@ -116,6 +116,7 @@ class AddonOptions:
     edge_image_repository: str = DEFAULT_IMAGE_REPOSITORY
     edge_virtual_addr: str = EDGE_VIRTUAL_ADDR
     manifest_dir: Path | None = None
+    allow_foreign_objects: bool = False
     ignore_preflight_errors: tuple[str, ...] = ()
     skip_phases: tuple[str, ...] = ()
     dry_run: bool = False
@@ -127,6 +128,7 @@ class AddonOptions:
     def parse(cls, *, kubeconfig: str | None, ca_cert: Path, ca_key: Path, master_public_addr: str | None,
               edge_version: str = DEFAULT_EDGE_VERSION, edge_image_repository: str = DEFAULT_IMAGE_REPOSITORY,
               edge_virtual_addr: str = EDGE_VIRTUAL_ADDR, manifest_dir: Path | None = None,
+              allow_foreign_objects: bool = False,
               ignore_preflight_errors: tuple[str, ...] = (), skip_phases: tuple[str, ...] = (),
               dry_run: bool = False, wait: bool = False, timeout: float = 300.0,
               no_rollback: bool = False) -> AddonOptions:
@@ -136,6 +138,7 @@ class AddonOptions:
                       edge_image_repository=parse_image_repository(edge_image_repository),
                       edge_virtual_addr=_link_local_ipv4(edge_virtual_addr, "--edge-virtual-addr"),
                       manifest_dir=Path(manifest_dir) if manifest_dir is not None else None,
+                      allow_foreign_objects=allow_foreign_objects,
                       ignore_preflight_errors=tuple(ignore_preflight_errors), skip_phases=tuple(skip_phases),
                       dry_run=dry_run, wait=wait, timeout=float(timeout), no_rollback=no_rollback)
         if options.manifest_dir is not None and not options.manifest_dir.is_dir():

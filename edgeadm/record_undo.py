@@ -162,10 +162,12 @@ def check_scope(kube: KubeAPI, record: Record, selected: Callable[[dict[str, str
         if current is not None and not _ours({**current, "kind": ref["kind"]}):
             raise refuse(ref, f"which does not carry `{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}` (edgeadm did not "
                               "create it)")
+    allowed = {key_of(r) for r in record.params.get("foreignObjects") or [] if isinstance(r, dict)
+               and {"apiVersion", "kind", "name"} <= r.keys()} if record.signed else set()
     for entry in record.changed:
         ref, paths = entry["ref"], entry.get("paths")
-        if not selected(ref):
-            continue
+        if not selected(ref) or (key_of(ref) in allowed and paths is None):
+            continue  # applied by an override with --allow-foreign-objects, which the (verified) record lists
         known = KNOWN_CHANGES.get((ref["apiVersion"], ref["kind"], ref.get("namespace", ""), ref["name"]))
         if known is not None:
             if paths != known:

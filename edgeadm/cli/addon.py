@@ -38,6 +38,9 @@ def addon() -> None:
               help="Address lite-apiserver listens on, on every edge node.")
 @click.option("--manifest-dir", type=click.Path(path_type=Path), default=None,
               help="Directory of templates overriding ours by file name (see `edgeadm manifests`).")
+@click.option("--allow-foreign-objects", is_flag=True,
+              help="Apply objects an override adds outside what its template is for (other kinds or namespaces, "
+                   "powerful RBAC); they are listed first.")
 @click.option("--ignore-preflight-errors", callback=csv_list, default="", metavar="NAMES",
               help="Checks to downgrade to warnings (comma-separated, or `all`).")
 @click.option("--skip-phases", callback=csv_list, default="", metavar="NAMES", help="Phases to skip.")

@@ -11,7 +11,7 @@ import pytest
 
 from tests.e2e.helpers import addon, edgeadm, kube_of
 from tests.harness import cluster as harness
-from tests.harness.snapshot import diff, snapshot
+from tests.harness.snapshot import diff, settled_snapshot, snapshot
 
 pytestmark = pytest.mark.cluster
 
@@ -102,3 +102,45 @@ def test_a_changed_record_cannot_turn_detach_against_the_cluster(clusters: harne
                                                     "apiGroup": "rbac.authorization.k8s.io"}]
     assert k.get("v1", "Secret", "edgeadm-addon-record-key", "kube-system") is None
     assert k.get("v1", "Namespace", "edge-system") is None
+
+
+FOREIGN = """apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: tunnel-cloud-everything}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: ServiceAccount, name: tunnel-cloud, namespace: edge-system}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: planted, namespace: kube-system}
+data: {a: b}
+"""
+
+
+def test_objects_an_override_adds_outside_its_scope_need_the_opt_in(clusters: harness.ClusterPool,
+                                                                     tmp_path: Any) -> None:
+    from pathlib import Path
+
+    c = clusters["bare"]
+    k = kube_of(c)
+    overrides = tmp_path / "overrides"
+    overrides.mkdir()
+    ours = (Path(__file__).parents[2] / "manifests" / "tunnel-cloud.yaml").read_text()
+    (overrides / "tunnel-cloud.yaml").write_text(ours.rstrip() + "\n---\n" + FOREIGN)
+    before = settled_snapshot(k)  # a fresh cluster's controllers are still creating their objects
+    refused = addon(c, "--manifest-dir", str(overrides), "--master-public-addr", "127.0.0.1:6443")
+    errors = [line for line in refused.stderr.splitlines() if line.startswith("error:")]
+    assert refused.returncode == 1 and len(errors) == 1, refused.stderr
+    assert "adds ClusterRoleBinding tunnel-cloud-everything, outside what that template is for (and 1 more)" \
+        in errors[0]
+    assert not diff(before, snapshot(k))
+    allowed = addon(c, "--manifest-dir", str(overrides), "--master-public-addr", "127.0.0.1:6443",
+                    "--allow-foreign-objects")
+    assert allowed.returncode == 0, allowed.stderr
+    assert "override `tunnel-cloud.yaml` adds ConfigMap kube-system/planted (allowed by --allow-foreign-objects)" \
+        in allowed.stderr
+    assert k.get("v1", "ConfigMap", "planted", "kube-system") is not None
+    out = edgeadm(c, "detach", "edge-apps")
+    assert out.returncode == 0, out.stderr
+    assert k.get("v1", "ConfigMap", "planted", "kube-system") is None
+    assert k.get("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "tunnel-cloud-everything") is None

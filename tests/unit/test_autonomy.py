@@ -56,3 +56,21 @@ def test_edge_configmap_points_at_the_grid_wrapper() -> None:
     assert yaml.safe_load(out["data"]["kubeconfig.conf"])["clusters"][0]["cluster"]["server"] == GRID_WRAPPER_ADDR
     assert out["data"]["config.conf"] == "mode: iptables\n"
     assert yaml.safe_load(cm["data"]["kubeconfig.conf"]) == conf  # the input is never modified
+
+
+def test_override_objects_outside_their_templates_scope() -> None:
+    from edgeadm.phases.addon.deploy import outside_scope
+
+    ours = [{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "a", "namespace": "edge-system"}},
+            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "b"},
+             "roleRef": {"name": "tunnel"}}]
+    same = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "renamed", "namespace": "edge-system"}}
+    other_ns = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "a", "namespace": "kube-system"}}
+    other_kind = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "edge-system"}}
+    admin = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "b"},
+             "roleRef": {"name": "cluster-admin"}}
+    harmless = {**admin, "roleRef": {"name": "tunnel"}}
+    wildcard = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "w"},
+                "rules": [{"verbs": ["*"], "resources": ["pods"]}]}
+    got = outside_scope([same, other_ns, other_kind, admin, harmless, wildcard], ours)
+    assert got == [other_ns, other_kind, admin, wildcard]

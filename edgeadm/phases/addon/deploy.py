@@ -16,9 +16,9 @@ from edgeadm.constants import (
     SERVICE_GROUP_TEMPLATES,
     TUNNEL_TEMPLATES,
 )
-from edgeadm.errors import EdgeadmError
+from edgeadm.errors import ConfigError, EdgeadmError
 from edgeadm.phases.addon.data import AddonData
-from edgeadm.record import MANAGED_LABELS, NAMESPACE_CREATED_ANNOTATION
+from edgeadm.record import MANAGED_LABELS, NAMESPACE_CREATED_ANNOTATION, describe, ref_of
 from edgeadm.report import CREATED, UNCHANGED
 
 CRD_TIMEOUT = 60.0  # the API server establishes a CRD within a second
@@ -33,11 +33,48 @@ def _render(data: AddonData, name: str) -> list[dict[str, Any]]:
 
 def prepare(data: AddonData) -> None:
     """Compute the values (reusing certificates) and render every template, so a broken override fails before
-    the cluster is touched."""
+    the cluster is touched; objects an override adds outside its template's scope need --allow-foreign-objects."""
+    foreign: list[tuple[str, dict[str, Any]]] = []
     for name in ("namespace.yaml", *PREREQ_TEMPLATES, *TUNNEL_TEMPLATES, *EDGE_HEALTH_TEMPLATES,
                  *SERVICE_GROUP_TEMPLATES, EDGE_INFO_TEMPLATE):
-        _render(data, name)
+        theirs = _render(data, name)
+        if data.options.manifest_dir is not None and (data.options.manifest_dir / name).is_file():
+            ours = render.render(name, data.values())
+            foreign += [(name, obj) for obj in outside_scope(theirs, ours)]
+    if foreign and not data.options.allow_foreign_objects:
+        name, obj = foreign[0]
+        more = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
+        raise ConfigError(f"override `{name}` adds {describe(obj)}, outside what that template is for{more}; "
+                          "nothing was changed", hint="remove it, or pass --allow-foreign-objects if you mean it")
+    for name, obj in foreign:
+        data.events.emit(ev.Warn(f"override `{name}` adds {describe(obj)} (allowed by --allow-foreign-objects)"))
+    if foreign and not data.kube.dry_run:
+        # the record (MAC-protected) lists them, so detach may restore them if they existed before
+        listed = data.record().params.setdefault("foreignObjects", [])
+        listed += [ref for ref in (ref_of(obj) for _, obj in foreign) if ref not in listed]
     data.applier()
+
+
+POWERFUL_ROLES = {"cluster-admin", "admin", "edit", "system:aggregate-to-admin", "system:aggregate-to-edit"}
+
+
+def _powerful(obj: dict[str, Any]) -> bool:
+    """RBAC that hands out broad power: a binding to a powerful role, or a role granting wildcards."""
+    if obj.get("kind") in ("ClusterRoleBinding", "RoleBinding"):
+        return (obj.get("roleRef") or {}).get("name") in POWERFUL_ROLES
+    if obj.get("kind") in ("ClusterRole", "Role"):
+        return any("*" in (rule.get("verbs") or []) or "*" in (rule.get("resources") or [])
+                   for rule in obj.get("rules") or [])
+    return False
+
+
+def outside_scope(theirs: list[dict[str, Any]], ours: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The objects of an override that are not what our template makes: another kind or namespace than any of
+    ours, or powerful RBAC (pure: unit-tested)."""
+    scope = {(o["apiVersion"], o["kind"], o["metadata"].get("namespace")) for o in ours}
+    return [o for o in theirs
+            if (o.get("apiVersion"), o.get("kind"), (o.get("metadata") or {}).get("namespace")) not in scope
+            or _powerful(o)]
 
 
 def namespace(data: AddonData) -> None:
