@@ -73,7 +73,13 @@ def build(out: Path, *, arch: str, kubernetes_version: str, kubelet: Path, conta
         clash = [str(p) for p in files.values() if p.resolve() == target.resolve()]
         if clash:
             raise UsageError(f"the output `{target}` is one of the inputs ({clash[0]})", flag="-o/--output")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if not os.access(out.parent, os.W_OK):
+            raise PermissionError(13, "Permission denied")
+    except OSError as exc:
+        raise ConfigError(f"cannot write the package to `{out}`: {exc.strerror}",
+                          hint="pick an output path in a writable directory") from None
     tmp = out.with_suffix(out.suffix + ".part")
     # Reproducible: fixed order, owners, modes and times, and a gzip header without a name or a time, so the same
     # inputs give the same bytes (and the same checksum) wherever and whenever the package is built.

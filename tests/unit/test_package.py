@@ -213,3 +213,10 @@ def test_package_build_flags_are_checked(flag: str, value: str) -> None:
         (options.parse_kubernetes_version if flag == "--kubernetes-version" else options.parse_arch)(value)
     assert err.value.flag == flag
     assert options.parse_arch("x86_64") == "amd64" and options.parse_kubernetes_version("1.33.13") == "v1.33.13"
+
+
+def test_an_output_under_a_file_is_one_line(tmp_path: Path) -> None:
+    i = _inputs(tmp_path)
+    (tmp_path / "plain-file").write_text("x")
+    with pytest.raises(ConfigError, match="cannot write the package to"):
+        _build(tmp_path / "plain-file" / "kube.tar.gz", i)
