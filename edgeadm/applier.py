@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from edgeadm import events as ev
+from edgeadm.kube.errors import KubeError
 from edgeadm.kube.types import KubeAPI
 from edgeadm.record import MANAGED_LABELS, Record, describe, key_of, ref_of, strip_server_fields
 from edgeadm.report import CHANGED, CREATED, KEPT, UNCHANGED, Report
@@ -43,7 +44,11 @@ class Applier:
     def apply(self, obj: dict[str, Any], *, create_only: bool = False,
               restore_paths: list[list[str]] | None = None, label: bool = True) -> str:
         """Apply one object; returns created/changed/unchanged, or kept for a create-only object that exists."""
-        outcome, what = self._apply_one(obj, create_only=create_only, restore_paths=restore_paths, label=label)
+        try:
+            outcome, what = self._apply_one(obj, create_only=create_only, restore_paths=restore_paths, label=label)
+        except KubeError:
+            self._forget_uncreated([obj])
+            raise
         self.report.add(outcome, what)
         return outcome
 
@@ -95,18 +100,52 @@ class Applier:
         self._note_batch(objs)
         # Objects of one template do not depend on each other's existence (the server accepts a Deployment
         # before its ServiceAccount), so they go out concurrently; outcomes are reported in template order.
+        def attempt(obj: dict[str, Any]) -> tuple[str, str] | KubeError:
+            try:
+                return self._apply_one(obj)
+            except KubeError as exc:
+                return exc
+
         with ThreadPoolExecutor(max_workers=APPLY_PARALLELISM) as pool:
-            results = list(pool.map(self._apply_one, objs))
+            attempts = list(pool.map(attempt, objs))
+        failed = [(obj, a) for obj, a in zip(objs, attempts, strict=True) if isinstance(a, KubeError)]
+        if failed:
+            self._forget_uncreated([obj for obj, _ in failed])
+            raise failed[0][1]
+        results = [a for a in attempts if not isinstance(a, KubeError)]
         for outcome, what in results:
             self.report.add(outcome, what)
         return [o for o, _ in results]
 
+    def _ref(self, obj: dict[str, Any]) -> dict[str, str]:
+        """The reference the record uses (no namespace on cluster-scoped kinds)."""
+        meta = obj["metadata"]
+        ns = meta.get("namespace") if self.kube.namespaced(obj["apiVersion"], obj["kind"]) else None
+        return ref_of({**obj, "metadata": {"name": meta["name"], **({"namespace": ns} if ns else {})}})
+
+    def _forget_uncreated(self, objs: list[dict[str, Any]]) -> None:
+        """After failed writes: drop the record's "created" notes of objects that do not exist, so a rollback
+        undoes exactly what was made (a write that failed made nothing; deleting it may not even be allowed)."""
+        if self.kube.dry_run:
+            return
+        changed = False
+        created = {key_of(r) for r in self.record.created}
+        for obj in objs:
+            try:
+                ref = self._ref(obj)
+                if key_of(ref) in created and self.kube.get(ref["apiVersion"], ref["kind"], ref["name"],
+                                                            ref.get("namespace")) is None:
+                    self.record.forget(ref)
+                    changed = True
+            except KubeError:
+                continue  # cannot tell: the note stays, and undo reports what it cannot do
+        if changed:
+            self.record.save(self.kube)
+
     def _note_batch(self, objs: list[dict[str, Any]]) -> None:
         def fetch(obj: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any] | None]:
-            meta = obj["metadata"]
-            ns = meta.get("namespace") if self.kube.namespaced(obj["apiVersion"], obj["kind"]) else None
-            ref = ref_of({**obj, "metadata": {"name": meta["name"], **({"namespace": ns} if ns else {})}})
-            return ref, self.kube.get(obj["apiVersion"], obj["kind"], meta["name"], ns)
+            ref = self._ref(obj)
+            return ref, self.kube.get(ref["apiVersion"], ref["kind"], ref["name"], ref.get("namespace"))
 
         with ThreadPoolExecutor(max_workers=APPLY_PARALLELISM) as pool:
             fetched = list(pool.map(fetch, objs))

@@ -144,3 +144,41 @@ def test_objects_an_override_adds_outside_its_scope_need_the_opt_in(clusters: ha
     assert out.returncode == 0, out.stderr
     assert k.get("v1", "ConfigMap", "planted", "kube-system") is None
     assert k.get("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "tunnel-cloud-everything") is None
+
+
+GROUPS_BUT_CRDS = ["", "apps", "rbac.authorization.k8s.io", "admissionregistration.k8s.io", "discovery.k8s.io",
+                   "coordination.k8s.io", "authorization.k8s.io", "authentication.k8s.io", "certificates.k8s.io",
+                   "policy", "storage.k8s.io", "networking.k8s.io", "batch", "events.k8s.io", "node.k8s.io",
+                   "scheduling.k8s.io", "apiregistration.k8s.io", "flowcontrol.apiserver.k8s.io"]
+
+
+def test_rollback_without_a_permission_undoes_exactly_what_was_made(clusters: harness.ClusterPool,
+                                                                     tmp_path: Any) -> None:
+    """An admin who may do everything but create (or delete) CRDs: addon fails at service-group, and the rollback
+    removes what it made, without trying to delete the CRDs it never created (which it may not delete either)."""
+    from edgeadm import pki
+
+    c = clusters["kubeadm"]
+    k = kube_of(c)
+    k.apply({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+             "metadata": {"name": "test-all-but-crds"},
+             "rules": [{"apiGroups": GROUPS_BUT_CRDS, "resources": ["*"], "verbs": ["*"]},
+                       {"apiGroups": ["apiextensions.k8s.io"], "resources": ["*"], "verbs": ["get", "list", "watch"]},
+                       {"nonResourceURLs": ["*"], "verbs": ["*"]}]})
+    k.apply({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+             "metadata": {"name": "test-all-but-crds"},
+             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "test-all-but-crds"},
+             "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "limited-admin"}]})
+    ca = pki.load_cert(c.pki / "ca.crt")
+    pair = pki.sign_pair(ca, pki.load_key(c.pki / "ca.key"), cn="limited-admin", client=True)
+    conf = tmp_path / "limited.conf"
+    harness.write_kubeconfig(conf, c.server, (c.pki / "ca.crt").read_bytes(), user="limited-admin",
+                             cert_pem=pair.cert_pem, key_pem=pair.key_pem)
+    before = settled_snapshot(k)
+    res = edgeadm(c, "--kubeconfig", str(conf), "addon", "edge-apps", "--ca.cert", str(c.pki / "ca.crt"),
+                  "--ca.key", str(c.pki / "ca.key"))
+    errors = [line for line in res.stderr.splitlines() if line.startswith("error:")]
+    assert res.returncode == 1 and len(errors) == 1 and errors[0].startswith("error: phase service-group:"), res.stderr
+    assert "[rollback] the cluster is back to its state before addon" in res.stderr, res.stderr
+    assert "rollback incomplete" not in res.stderr
+    assert not diff(before, snapshot(k))
