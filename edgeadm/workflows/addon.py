@@ -80,6 +80,7 @@ class AddonContext:
                 kubernetes_version=c.server_version.get("gitVersion", ""), facts=facts,
                 edge_virtual_addr=o.edge_virtual_addr, repo=o.edge_image_repository, version=o.edge_version,
                 material=material)
+            values.check_plain(self._values)
             self.record().params.update({
                 "masterPublicAddr": self._values["master_public_addr"], "edgeVersion": o.edge_version,
                 "imageRepository": o.edge_image_repository, "edgeVirtualAddr": o.edge_virtual_addr})

@@ -4,6 +4,7 @@ new ones (tunnel serving certs and token, the webhook's own CA and cert, lite-ap
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 from edgeadm import pki
@@ -33,7 +34,7 @@ def _pair(old: dict[str, str], crt: str, key: str, ca: Any, dns: list[str], ips:
 def tunnel(kube: KubeAPI, ca: CA, master_host: str, control_plane_ips: list[str]) -> dict[str, Any]:
     token_cm = kube.get("v1", "ConfigMap", "tunnel-cloud-token", EDGE_NAMESPACE) or {}
     token = ((token_cm.get("data") or {}).get("token") or "").removeprefix("default:")
-    if len(token) != 32:
+    if not re.fullmatch(r"[A-Za-z0-9]{32}", token):  # anything else is not ours: a new one replaces it
         token = pki.random_string(32)
     old = _ours(kube, "tunnel-cloud-cert")
     cloud_dns = ["tunnel.cloud.io", "tunnelcloud.superedge.io"]
@@ -54,7 +55,9 @@ def tunnel(kube: KubeAPI, ca: CA, master_host: str, control_plane_ips: list[str]
 
 def edge_health(kube: KubeAPI) -> dict[str, str]:
     hmac_cm = kube.get("v1", "ConfigMap", "hmac-config", EDGE_NAMESPACE) or {}
-    hmac_key = (hmac_cm.get("data") or {}).get("hmackey") or pki.random_string(16)
+    hmac_key = str((hmac_cm.get("data") or {}).get("hmackey") or "")
+    if not re.fullmatch(r"[A-Za-z0-9]{16,64}", hmac_key):  # anything else is not ours: a new one replaces it
+        hmac_key = pki.random_string(16)
     old = _ours(kube, "validate-admission-control-server-certs")
     dns = [f"edge-health-admission.{EDGE_NAMESPACE}.svc"]
     if old.get("ca.crt"):
