@@ -281,6 +281,12 @@ def parse_kubelet_patch(path: Path, allow_insecure: bool) -> dict[str, Any]:
         raise UsageError(f"`{path}` is not YAML: {str(exc).splitlines()[0]}", flag=flag) from None
     if not isinstance(patch, dict) or not all(isinstance(k, str) for k in patch):
         raise UsageError(f"`{path}` is not a mapping of kubelet configuration fields", flag=flag)
+    from edgeadm.node.kubelet_fields import FIELDS
+
+    unknown = sorted(set(patch) - FIELDS)
+    if unknown:
+        raise UsageError(f"`{path}` sets {', '.join(unknown)}, not a kubelet configuration field",
+                         hint="field names are case-sensitive (e.g. cgroupDriver)", flag=flag)
     for where, weak, what in _WEAKENING:
         value: Any = patch
         for key in where:

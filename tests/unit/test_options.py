@@ -97,6 +97,8 @@ def test_manifest_dir_must_be_a_directory(tmp_path: Path) -> None:
     ("authentication: {webhook: {enabled: false}}\n", "authentication.webhook.enabled: False"),
     ("authorization: {mode: AlwaysAllow}\n", "authorization.mode: 'AlwaysAllow'"),
     ("readOnlyPort: 10255\n", "readOnlyPort: 10255"),
+    ("cgroupdriver: systemd\n", "cgroupdriver, not a kubelet configuration field"),
+    ("cgroupRoot: /x\nmaxpods: 10\n", "maxpods, not a kubelet configuration field"),
 ])
 def test_kubelet_patch_is_checked_before_anything_changes(tmp_path: Path, text: str, message: str) -> None:
     patch = tmp_path / "patch.yaml"
