@@ -28,14 +28,21 @@ def describe(entry: jr.Entry) -> str:
     return f"{'file' if isinstance(entry, jr.FileWritten) else entry.op} {name}"
 
 
-def undo(journal: jr.Journal, *, node: Callable[[jr.NodeRegistered], None] | None = None) -> list[LeftBehind]:
+def undo(journal: jr.Journal, *, node: Callable[[jr.NodeRegistered], None] | None = None,
+         needed_for_node: Callable[[jr.Entry], bool] | None = None) -> list[LeftBehind]:
     """Revert `journal` newest first. `node` undoes a registered Node (None: leave the Node alone).
 
-    Each undone entry leaves the journal at once, so an interrupted undo resumes where it stopped. When nothing is
-    left behind the journal, its backups and (if join created it) the state directory are removed.
+    When the Node cannot be deleted (the API server is unreachable, say), the entries `needed_for_node` says the
+    deletion needs (the node's credentials, the CA) stay, with the Node's entry, so a later reset can finish the
+    job; everything else is undone. Each undone entry leaves the journal at once, so an interrupted undo resumes
+    where it stopped. When nothing is left behind the journal, its backups and (if join created it) the state
+    directory are removed.
     """
     left: list[LeftBehind] = []
+    node_left = False
     for entry in reversed(list(journal.entries)):
+        if node_left and needed_for_node is not None and needed_for_node(entry):
+            continue  # kept for the Node's deletion, which a later reset retries
         try:
             if isinstance(entry, jr.NodeRegistered):
                 if node is not None:
@@ -45,6 +52,7 @@ def undo(journal: jr.Journal, *, node: Callable[[jr.NodeRegistered], None] | Non
             journal.remove(entry)
         except (OSError, EdgeadmError) as exc:
             left.append(LeftBehind(describe(entry), str(exc)))
+            node_left = node_left or isinstance(entry, jr.NodeRegistered)
     if not left:
         run(["systemctl", "daemon-reload"], check=False)
         if not journal.meta.get("state_dir_existed", False):

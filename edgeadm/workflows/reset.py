@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from edgeadm import events as ev
 from edgeadm.errors import EdgeadmError
 from edgeadm.host import HostError, Journal, undo
-from edgeadm.host.journal import NodeRegistered
+from edgeadm.host.journal import Entry, NodeRegistered
 from edgeadm.node.api import NodeAPI
 from edgeadm.node.paths import NODE, NodePaths
 from edgeadm.options import ResetOptions
@@ -25,6 +26,21 @@ def _node_deleter(journal: Journal, paths: NodePaths) -> Callable[[NodeRegistere
     return delete
 
 
+def _needed_for_node(paths: NodePaths) -> Callable[[Entry], bool]:
+    """Entries holding what deleting the Node needs: the kubelet's client certificate and the cluster CA (the
+    files, and the directories join created on the way to them)."""
+    needed = (paths.kubelet_client_pem, paths.ca_crt)
+
+    def check(entry: Entry) -> bool:
+        where = getattr(entry, "path", None)
+        if where is None:
+            return False
+        p = Path(where)
+        return any(p == n or p in n.parents for n in needed)
+
+    return check
+
+
 def run(options: ResetOptions, events: ev.Events, *, confirm: Callable[[int], bool],
         paths: NodePaths = NODE) -> bool:
     """Undo join on this machine. Returns False when there is no journal (nothing to do).
@@ -37,10 +53,14 @@ def run(options: ResetOptions, events: ev.Events, *, confirm: Callable[[int], bo
         return False
     if not options.force and not confirm(len(journal.entries)):
         return False
-    left = undo(journal, node=_node_deleter(journal, paths) if options.delete_node else None)
+    left = undo(journal, node=_node_deleter(journal, paths) if options.delete_node else None,
+                needed_for_node=_needed_for_node(paths))
     if left:
         for item in left:
             events.emit(ev.Warn(f"could not undo: {item}"))
+        if any(item.what.startswith("node ") for item in left):
+            events.emit(ev.Warn("kept the node's credentials and the cluster CA so that `edgeadm reset` can delete "
+                                "the Node once the API server answers (or reset with --keep-node)"))
         raise EdgeadmError(f"reset left {len(left)} change(s) behind (listed above)",
                            hint="fix the cause and run `edgeadm reset` again; the journal keeps what is left")
     events.emit(ev.Step("[reset] this machine is back to its state before `edgeadm join`"))

@@ -126,3 +126,35 @@ def test_a_key_secret_edgeadm_did_not_make_is_refused() -> None:
                                                "data": {"key": base64.b64encode(b"k" * 32).decode()}}
     with pytest.raises(RecordError, match="is not an edgeadm record key"):
         Record.load(kube)  # type: ignore[arg-type]
+
+
+def test_reset_without_the_api_server_keeps_what_deleting_the_node_needs(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from edgeadm.errors import EdgeadmError
+    from edgeadm.host import Journal, local, revert
+    from edgeadm.host import journal as jr
+
+    monkeypatch.setattr(local, "run", lambda *a, **k: None)  # no systemctl here
+    monkeypatch.setattr(revert, "run", lambda *a, **k: None)
+    paths = NodePaths(tmp_path)
+    k8s, pki_dir, kubelet = tmp_path / "etc/kubernetes", tmp_path / "var/lib/kubelet/pki", tmp_path / "usr/bin/kubelet"
+    for d in (k8s / "pki", pki_dir, kubelet.parent):
+        d.mkdir(parents=True)
+    paths.ca_crt.write_text("CA")
+    paths.kubelet_client_pem.write_text("PEM")
+    kubelet.write_text("ELF")
+    journal = Journal(paths.state_dir, meta={"endpoint": "127.0.0.1:1", "state_dir_existed": False})
+    for entry in (jr.DirCreated(str(k8s)), jr.DirCreated(str(k8s / "pki")), jr.FileWritten(str(paths.ca_crt)),
+                  jr.FileWritten(str(kubelet)), jr.Byproduct(str(pki_dir)), jr.NodeRegistered("edge1")):
+        journal.add(entry)
+    recorder = ev.Recorder()
+    with pytest.raises(EdgeadmError, match="reset left 1 change"):
+        reset.run(ResetOptions(force=True), recorder, confirm=lambda n: True, paths=paths)
+    assert not kubelet.exists()  # everything else is undone
+    assert paths.ca_crt.read_text() == "CA" and paths.kubelet_client_pem.read_text() == "PEM"
+    kept = Journal.load(paths.state_dir)
+    assert kept is not None and [type(e).__name__ for e in kept.entries] == [
+        "DirCreated", "DirCreated", "FileWritten", "Byproduct", "NodeRegistered"]
+    # later: the user gives up on the Node (or the API server answers); the second reset finishes the job
+    assert reset.run(ResetOptions(force=True, delete_node=False), recorder, confirm=lambda n: True, paths=paths)
+    assert not k8s.exists() and not pki_dir.exists() and not paths.state_dir.exists()
