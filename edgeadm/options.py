@@ -281,7 +281,7 @@ def parse_kubelet_patch(path: Path, allow_insecure: bool) -> dict[str, Any]:
         raise UsageError(f"`{path}` is not YAML: {str(exc).splitlines()[0]}", flag=flag) from None
     if not isinstance(patch, dict) or not all(isinstance(k, str) for k in patch):
         raise UsageError(f"`{path}` is not a mapping of kubelet configuration fields", flag=flag)
-    from edgeadm.node.kubelet_fields import FIELDS
+    from edgeadm.kubelet_fields import FIELDS
 
     unknown = sorted(set(patch) - FIELDS)
     if unknown:
