@@ -83,6 +83,12 @@ class NodePaths:
         return self._at("/var/lib/edgeadm")
 
     @property
+    def staging(self) -> Path:
+        """Where join fetches and unpacks the install package. A fixed place, not a random temporary directory,
+        so that a join killed mid-way leaves nothing that a later join or reset cannot find and remove."""
+        return self._at("/var/lib/edgeadm-staging")
+
+    @property
     def lite_cache(self) -> Path:
         return self._at("/data/lite-apiserver")
 

@@ -7,7 +7,6 @@ unpacked package and the journaled host are computed on first use and cached.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,7 +47,9 @@ class JoinContext:
     def package(self) -> pkg.Package:
         if self._package is None:
             o = self.options
-            self.staging = Path(tempfile.mkdtemp(prefix="edgeadm-pkg-"))
+            self.staging = self.paths.staging
+            shutil.rmtree(self.staging, ignore_errors=True)  # left by a killed join
+            self.staging.mkdir(mode=0o700, parents=True)
             local = pkg.fetch(o.install_pkg_path, self.staging, pinned_sha256=o.install_pkg_sha256,
                               events=self.events)
             self.events.emit(ev.Step(f"[package] {redact.url(o.install_pkg_path)}: checksum verified"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -47,6 +48,9 @@ def run(options: ResetOptions, events: ev.Events, *, confirm: Callable[[int], bo
 
     `confirm(n)` is asked before anything happens, with the number of recorded changes; False aborts.
     """
+    if paths.staging.exists():  # a join killed while it fetched or unpacked the package (before its journal)
+        shutil.rmtree(paths.staging, ignore_errors=True)
+        events.emit(ev.Step(f"[reset] removed the install package a stopped join left in {paths.staging}"))
     journal = Journal.load(paths.state_dir)
     if journal is None:
         events.emit(ev.Step("Nothing to reset: this machine has no edgeadm join journal"))

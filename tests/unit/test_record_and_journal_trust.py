@@ -158,3 +158,14 @@ def test_reset_without_the_api_server_keeps_what_deleting_the_node_needs(tmp_pat
     # later: the user gives up on the Node (or the API server answers); the second reset finishes the job
     assert reset.run(ResetOptions(force=True, delete_node=False), recorder, confirm=lambda n: True, paths=paths)
     assert not k8s.exists() and not pki_dir.exists() and not paths.state_dir.exists()
+
+
+def test_reset_removes_the_package_a_killed_join_left_before_its_journal(tmp_path: Path) -> None:
+    paths = NodePaths(tmp_path)
+    (paths.staging / "unpacked" / "edge-install").mkdir(parents=True)
+    (paths.staging / "package.tar.gz").write_bytes(b"x" * 1024)
+    recorder = ev.Recorder()
+    assert reset.run(ResetOptions(force=True), recorder, confirm=lambda n: True, paths=paths) is False
+    assert not paths.staging.exists()
+    assert recorder.steps() == [f"[reset] removed the install package a stopped join left in {paths.staging}",
+                                "Nothing to reset: this machine has no edgeadm join journal"]
