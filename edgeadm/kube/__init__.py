@@ -26,8 +26,6 @@ if TYPE_CHECKING:
     from edgeadm.kube.client import Kube
 
 FIELD_MANAGER = "edgeadm"
-MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
-MANAGED_BY_VALUE = "edgeadm"
 
 
 def connect(kubeconfig: Path, *, dry_run: bool = False) -> KubeAPI:
@@ -56,8 +54,6 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "FIELD_MANAGER",
-    "MANAGED_BY_LABEL",
-    "MANAGED_BY_VALUE",
     "Conflict",
     "Forbidden",
     "Invalid",

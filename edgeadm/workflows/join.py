@@ -73,9 +73,11 @@ class JoinContext:
         return self._host is not None and not self.options.dry_run and bool(self._host.journal.entries)
 
     def cleanup(self) -> None:
-        """Remove the staging directory of the package (it holds ~100 MB)."""
+        """Remove the staging directory of the package (it holds ~100 MB); close discovery's connections."""
         if self.staging is not None:
             shutil.rmtree(self.staging, ignore_errors=True)
+        if self._cluster is not None:
+            self._cluster.discovered.close()
 
 
 def _satisfies(ctx: JoinContext) -> JoinData:
