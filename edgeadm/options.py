@@ -140,12 +140,10 @@ class AddonOptions:
                       edge_version=parse_edge_version(edge_version or DEFAULT_EDGE_VERSION),
                       edge_image_repository=parse_image_repository(edge_image_repository),
                       edge_virtual_addr=_link_local_ipv4(edge_virtual_addr, "--edge-virtual-addr"),
-                      manifest_dir=Path(manifest_dir) if manifest_dir is not None else None,
+                      manifest_dir=parse_manifest_dir(manifest_dir),
                       allow_foreign_objects=allow_foreign_objects,
                       ignore_preflight_errors=tuple(ignore_preflight_errors), skip_phases=tuple(skip_phases),
                       dry_run=dry_run, wait=wait, timeout=float(timeout), no_rollback=no_rollback)
-        if options.manifest_dir is not None and not options.manifest_dir.is_dir():
-            raise ConfigError(f"--manifest-dir `{options.manifest_dir}` is not a directory")
         return options
 
 
@@ -270,6 +268,34 @@ _WEAKENING: tuple[tuple[tuple[str, ...], Callable[[Any], bool], str], ...] = (
 )
 
 
+def parse_manifest_dir(value: str | Path | None) -> Path | None:
+    """--manifest-dir: a directory whose every file overrides one of edgeadm's templates by name, as UTF-8 text.
+    A file that overrides nothing is refused rather than ignored: a misspelt name would silently keep our default."""
+    if value is None:
+        return None
+    flag = "--manifest-dir"
+    path = Path(value)
+    if not path.is_dir():
+        raise UsageError(f"`{path}` is not a directory", hint="pass the directory holding your template overrides",
+                         flag=flag)
+    from edgeadm.resources import cluster_templates
+
+    known = set(cluster_templates())
+    for entry in sorted(path.iterdir()):
+        if entry.name.startswith("."):
+            continue  # editor and VCS files
+        if entry.name not in known or not entry.is_file():
+            raise UsageError(f"`{entry.name}` in `{path}` is not one of edgeadm's templates",
+                             hint="name overrides as `edgeadm manifests --templates -o DIR` writes them", flag=flag)
+        try:
+            entry.read_bytes().decode("utf-8")
+        except OSError as exc:
+            raise UsageError(f"`{entry}` cannot be read: {exc.strerror}", flag=flag) from None
+        except UnicodeDecodeError:
+            raise UsageError(f"`{entry}` is not UTF-8 text", flag=flag) from None
+    return path
+
+
 def parse_kubelet_patch(path: Path, allow_insecure: bool) -> dict[str, Any]:
     """The --kubelet-config-patch file: a YAML mapping, read and checked before anything on the machine changes.
     Settings that weaken the kubelet's authentication or authorization are refused unless explicitly allowed."""
@@ -280,6 +306,8 @@ def parse_kubelet_patch(path: Path, allow_insecure: bool) -> dict[str, Any]:
         patch = yaml.safe_load(Path(path).read_text())
     except OSError as exc:
         raise UsageError(f"`{path}` cannot be read: {exc.strerror}", flag=flag) from None
+    except UnicodeDecodeError:
+        raise UsageError(f"`{path}` is not UTF-8 text", flag=flag) from None
     except yaml.YAMLError as exc:
         raise UsageError(f"`{path}` is not YAML: {str(exc).splitlines()[0]}", flag=flag) from None
     if not isinstance(patch, dict) or not all(isinstance(k, str) for k in patch):

@@ -8,6 +8,7 @@ import click
 
 from edgeadm import console
 from edgeadm.cli import GlobalOptions
+from edgeadm.cli.common import usage_errors
 
 
 @click.command()
@@ -21,8 +22,11 @@ from edgeadm.cli import GlobalOptions
 def manifests(opts: GlobalOptions, output_dir: Path | None, templates: bool, offline: bool,
               manifest_dir: Path | None) -> None:
     """Render every template with the values addon would use (placeholders for generated secrets)."""
+    from edgeadm.options import parse_manifest_dir
     from edgeadm.workflows.manifests import texts
 
+    with usage_errors():
+        manifest_dir = parse_manifest_dir(manifest_dir)
     if output_dir is not None:
         output_dir.mkdir(parents=True, exist_ok=True)
     for name, text in texts(kubeconfig_flag=opts.kubeconfig, offline=offline, raw=templates,

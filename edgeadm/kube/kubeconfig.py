@@ -55,6 +55,8 @@ def resolve(flag: str | None) -> Path:
                 raise ConfigError(f"kubeconfig `{path}` is not readable", hint="run as a user that can read it")
             return path
     if flag:
+        if Path(flag).exists():
+            raise ConfigError(f"kubeconfig `{flag}` is not a regular file", hint="pass a file with --kubeconfig")
         raise ConfigError(f"kubeconfig `{flag}` does not exist", hint="pass an existing file with --kubeconfig")
     raise ConfigError(
         "no kubeconfig found (tried " + ", ".join(str(p) for p in tried) + ")",
@@ -97,6 +99,8 @@ def load_access(path: Path) -> Access | None:
         conf = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: ~10x
     except OSError as exc:
         raise unusable(path, exc.strerror or str(exc)) from exc
+    except UnicodeDecodeError as exc:
+        raise unusable(path, "not text (UTF-8)") from exc
     except yaml.YAMLError as exc:
         raise unusable(path, f"not YAML ({exc})") from exc
     if not isinstance(conf, dict):

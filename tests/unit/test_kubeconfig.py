@@ -49,6 +49,15 @@ def test_nothing_found_names_every_place(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert exc.value.hint
 
 
+@pytest.mark.parametrize("kind", ["directory", "device"])
+def test_a_flag_naming_something_that_is_not_a_file(tmp_path: Path, kind: str) -> None:
+    target = tmp_path if kind == "directory" else Path("/dev/null")
+    with pytest.raises(ConfigError) as exc:
+        kubeconfig.resolve(str(target))
+    assert str(exc.value) == f"kubeconfig `{target}` is not a regular file"
+    assert exc.value.hint == "pass a file with --kubeconfig"
+
+
 # -------------------------------------------------------------------------------------------------- load_access
 def write_conf(tmp_path: Path, *, cluster: dict[str, Any] | None = None, user: dict[str, Any] | None = None,
                extra: str = "") -> Path:
@@ -117,10 +126,12 @@ def test_what_needs_the_full_client(tmp_path: Path, cluster: dict[str, Any], use
     ("apiVersion: v1\nkind: Config\n", "no current-context"),
     ("current-context: nope\ncontexts: []\n", "no context named `nope`"),
     ("current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n", "no cluster named `k`"),
+    ("\udcff\udcfe binary", "not text (UTF-8)"),
+    ("current-context: c\ncontexts: {c: 1}\n", "`contexts` is not a list"),
 ])
 def test_a_malformed_kubeconfig_is_a_config_error(tmp_path: Path, text: str, reason: str) -> None:
     path = tmp_path / "bad.conf"
-    path.write_text(text)
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))
     with pytest.raises(ConfigError) as exc:
         kubeconfig.load_access(path)
     assert str(exc.value).startswith(f"kubeconfig `{path}` is not usable: ")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from edgeadm.errors import EXIT_USAGE, ConfigError, UsageError
+from edgeadm.errors import EXIT_USAGE, UsageError
 from edgeadm.options import AddonOptions, JoinOptions
 
 HASH = "sha256:" + "ab" * 32
@@ -82,10 +82,35 @@ def test_addon_refuses_values_that_would_reach_templates(tmp_path: Path, kw: dic
     assert err.value.flag == flag
 
 
-def test_manifest_dir_must_be_a_directory(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="is not a directory") as err:
-        addon(tmp_path, manifest_dir=tmp_path / "missing")
-    assert not isinstance(err.value, UsageError)  # a file problem (exit 1), as before
+@pytest.mark.parametrize(("layout", "message"), [
+    ({}, "`{d}` is not a directory"),  # missing
+    ({"tunnel-clod.yaml": b"x"}, "`tunnel-clod.yaml` in `{d}` is not one of edgeadm's templates"),  # a typo
+    ({"tunnel-cloud.yaml.j2": b"x"}, "`tunnel-cloud.yaml.j2` in `{d}` is not one of edgeadm's templates"),
+    ({"tunnel-cloud.yaml/": b""}, "`tunnel-cloud.yaml` in `{d}` is not one of edgeadm's templates"),  # a directory
+    ({"tunnel-cloud.yaml": b"\xff\xfe\x00kind"}, "`{d}/tunnel-cloud.yaml` is not UTF-8 text"),
+])
+def test_manifest_dir_holds_only_readable_overrides_of_our_templates(tmp_path: Path, layout: dict[str, bytes],
+                                                                    message: str) -> None:
+    d = tmp_path / "overrides"
+    if layout:
+        d.mkdir()
+    for name, data in layout.items():
+        if name.endswith("/"):
+            (d / name).mkdir()
+        else:
+            (d / name).write_bytes(data)
+    with pytest.raises(UsageError) as err:
+        addon(tmp_path, manifest_dir=d)
+    assert err.value.message == message.format(d=d)
+    assert err.value.flag == "--manifest-dir"
+
+
+def test_manifest_dir_ignores_hidden_files(tmp_path: Path) -> None:
+    d = tmp_path / "overrides"
+    d.mkdir()
+    (d / ".tunnel-cloud.yaml.swp").write_bytes(b"\xff")
+    (d / "tunnel-cloud.yaml").write_text("kind: ConfigMap\n")
+    assert addon(tmp_path, manifest_dir=d).manifest_dir == d
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -99,10 +124,11 @@ def test_manifest_dir_must_be_a_directory(tmp_path: Path) -> None:
     ("readOnlyPort: 10255\n", "readOnlyPort: 10255"),
     ("cgroupdriver: systemd\n", "cgroupdriver, not a kubelet configuration field"),
     ("cgroupRoot: /x\nmaxpods: 10\n", "maxpods, not a kubelet configuration field"),
+    ("\udcff\udcfe\x00 binary", "is not UTF-8 text"),
 ])
 def test_kubelet_patch_is_checked_before_anything_changes(tmp_path: Path, text: str, message: str) -> None:
     patch = tmp_path / "patch.yaml"
-    patch.write_text(text)
+    patch.write_bytes(text.encode("utf-8", "surrogateescape"))
     with pytest.raises(UsageError, match=message) as err:
         join(kubelet_config_patch=patch)
     assert err.value.flag == "--kubelet-config-patch"

@@ -54,7 +54,8 @@ def test_bad_master_public_addr(edgeadm: Run, unreachable: Path) -> None:
 def test_manifest_dir_that_is_not_a_directory(edgeadm: Run, tmp_path: Path, unreachable: Path) -> None:
     assert edgeadm("--kubeconfig", str(unreachable), "addon", "edge-apps", *ca_flags(tmp_path), "--manifest-dir",
                    str(tmp_path / "overrides")) == Transcript(
-        1, "", f"error: --manifest-dir `{tmp_path / 'overrides'}` is not a directory\n")
+        2, "", ADDON_USAGE + f"Error: Invalid value for '--manifest-dir': `{tmp_path / 'overrides'}` is not a "
+                "directory (pass the directory holding your template overrides)\n")
 
 
 ADDON_USAGE = "Usage: edgeadm addon edge-apps [OPTIONS]\nTry 'edgeadm addon edge-apps --help' for help.\n\n"

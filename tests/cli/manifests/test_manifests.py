@@ -34,3 +34,15 @@ def test_missing_kubeconfig(edgeadm: Run, tmp_path: Path) -> None:
     assert edgeadm("--kubeconfig", str(tmp_path / "nope.conf"), "manifests") == Transcript(
         1, "", f"error: kubeconfig `{tmp_path / 'nope.conf'}` does not exist\n"
                "hint: pass an existing file with --kubeconfig\n")
+
+
+def test_an_override_that_overrides_nothing_is_refused_before_anything_is_written(edgeadm: Run,
+                                                                                  tmp_path: Path) -> None:
+    overrides, out = tmp_path / "overrides", tmp_path / "out"
+    overrides.mkdir()
+    (overrides / "tunnel-clod.yaml").write_text("kind: ConfigMap\n")
+    assert edgeadm("manifests", "--offline", "--manifest-dir", str(overrides), "-o", str(out)) == Transcript(
+        2, "", "Usage: edgeadm manifests [OPTIONS]\nTry 'edgeadm manifests --help' for help.\n\n"
+               f"Error: Invalid value for '--manifest-dir': `tunnel-clod.yaml` in `{overrides}` is not one of "
+               "edgeadm's templates (name overrides as `edgeadm manifests --templates -o DIR` writes them)\n")
+    assert not out.exists()
