@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from edgeadm import events as ev
 from edgeadm.kube.errors import KubeError
 from edgeadm.kube.types import KubeAPI
-from edgeadm.record import MANAGED_LABELS, Record, describe, key_of, ref_of, strip_server_fields
-from edgeadm.report import CHANGED, CREATED, KEPT, UNCHANGED, Report
+from edgeadm.record import (
+    MANAGED_BY_LABEL,
+    MANAGED_BY_VALUE,
+    MANAGED_LABELS,
+    Record,
+    describe,
+    key_of,
+    ref_of,
+    strip_server_fields,
+)
+from edgeadm.report import CHANGED, CREATED, DELETED, KEPT, UNCHANGED, Report
 
 APPLY_PARALLELISM = 8  # concurrent requests per template; the API server's default inflight limit is 400
 
@@ -116,6 +126,29 @@ class Applier:
         for outcome, what in results:
             self.report.add(outcome, what)
         return [o for o, _ in results]
+
+    def retire(self, refs: Iterable[dict[str, str]]) -> None:
+        """Delete objects an earlier run created that the templates no longer produce. Only what the record says
+        this addon created, and only while it still carries our mark; the record forgets each one after it is gone
+        (a kill in between leaves a note of an absent object, which undo treats as already done)."""
+        for ref in refs:
+            if key_of(ref) not in {key_of(r) for r in self.record.created}:
+                continue
+            what = describe(ref)
+            current = self.kube.get(ref["apiVersion"], ref["kind"], ref["name"], ref.get("namespace"))
+            labels = (current or {}).get("metadata", {}).get("labels") or {}
+            if current is not None and labels.get(MANAGED_BY_LABEL) != MANAGED_BY_VALUE:
+                self.report.warnings.append(f"{what} was made by an earlier addon but no longer carries our mark; "
+                                            "left in place")
+                continue
+            if current is not None:
+                self.kube.delete(ref["apiVersion"], ref["kind"], ref["name"], ref.get("namespace"))
+                self.report.add(DELETED, what)
+                self.events.emit(ev.Detail(f"  {what}: {'would be ' if self.kube.dry_run else ''}deleted "
+                                           "(no longer part of the edge apps)"))
+            if not self.kube.dry_run:
+                self.record.forget(ref)
+                self.record.save(self.kube)
 
     def _ref(self, obj: dict[str, Any]) -> dict[str, str]:
         """The reference the record uses (no namespace on cluster-scoped kinds)."""

@@ -10,7 +10,6 @@ BOOTSTRAP_GROUP = "system:bootstrappers:kubeadm:default-node-token"
 
 DEFAULT_IMAGE_REPOSITORY = "superedge.tencentcloudcr.com/superedge"
 DEFAULT_EDGE_VERSION = "v0.9.0"
-COREDNS_TAG = "1.6.9"
 
 EDGE_VIRTUAL_ADDR = "169.254.20.11"  # lite-apiserver listens here on each edge node (dummy NIC)
 LITE_APISERVER_PORT = 51003
@@ -22,7 +21,14 @@ MIN_SERVER_MINOR = 29  # oldest Kubernetes minor we support (1.29)
 MAX_TESTED_MINOR = 37  # newest minor we have reason to expect works; newer gets a warning
 
 # The order addon applies templates in; detach walks the record in reverse.
-TUNNEL_TEMPLATES = ("tunnel-coredns.yaml", "tunnel-cloud.yaml", "tunnel-edge.yaml")
+TUNNEL_TEMPLATES = ("tunnel-cloud.yaml", "tunnel-edge.yaml")
+# Objects earlier edgeadm versions created and this one no longer does (the pre-0.8 tunnel-coredns design: tunnel-cloud
+# v0.9.0 has no kubelet-port listener for it to resolve to). A re-run deletes them when its record says it made them.
+RETIRED_OBJECTS = (
+    {"apiVersion": "apps/v1", "kind": "Deployment", "name": "tunnel-coredns", "namespace": EDGE_NAMESPACE},
+    {"apiVersion": "v1", "kind": "Service", "name": "tunnel-coredns", "namespace": EDGE_NAMESPACE},
+    {"apiVersion": "v1", "kind": "ConfigMap", "name": "tunnel-coredns", "namespace": EDGE_NAMESPACE},
+)
 EDGE_HEALTH_TEMPLATES = ("edge-health.yaml", "edge-health-admission.yaml", "edge-health-webhook.yaml")
 SERVICE_GROUP_TEMPLATES = ("service-group-crds.yaml", "application-grid-controller.yaml",
                            "application-grid-wrapper.yaml")

@@ -12,7 +12,6 @@ from edgeadm.addr import join_host_port
 from edgeadm.constants import (
     BOOTSTRAP_GROUP,
     CONTROL_PLANE_LABELS,
-    COREDNS_TAG,
     DEFAULT_EDGE_VERSION,
     DEFAULT_IMAGE_REPOSITORY,
     EDGE_LABEL,
@@ -78,9 +77,7 @@ def images(repo: str, version: str) -> dict[str, str]:
     """Image references of the edge components for a registry and SuperEdge version."""
     names = ("tunnel", "edge-health", "edge-health-admission", "application-grid-wrapper",
              "application-grid-controller")
-    out = {n.replace("-", "_"): f"{repo}/{n}:{version}" for n in names}
-    out["coredns"] = f"{repo}/coredns:{COREDNS_TAG}"
-    return out
+    return {n.replace("-", "_"): f"{repo}/{n}:{version}" for n in names}
 
 
 def build(*, ca_pem: str, master_host: str, master_port: int | None, control_plane_label: str,

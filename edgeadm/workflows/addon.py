@@ -110,7 +110,7 @@ def phases() -> tuple[Phase[AddonData], ...]:
         Phase("namespace", "Create the edge namespace and the addon record", d.namespace, skippable=False),
         Phase("join-prerequisites", "Create cluster-info, bootstrap RBAC, kubeadm-config, kubelet config if missing",
               d.join_prerequisites),
-        Phase("tunnel", "Deploy tunnel-coredns, tunnel-cloud and tunnel-edge", d.tunnel),
+        Phase("tunnel", "Deploy tunnel-cloud and tunnel-edge", d.tunnel),
         Phase("edge-health", "Deploy edge-health, its admission webhook and configuration", d.edge_health),
         Phase("service-group", "Install the grid CRDs, application-grid-controller and -wrapper", d.service_group),
         Phase("marginal-autonomy", "Edge kube-proxy copy, kube-proxy affinity split, kubernetes endpoints",

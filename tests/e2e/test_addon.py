@@ -18,7 +18,7 @@ PHASE_BOUNDARIES = ["preflight", "prepare", "namespace", "join-prerequisites", "
 
 SEED_LINES = [
     "[upload-config] Uploading the kubelet component config to a ConfigMap",
-    "Deploy tunnel-coredns.yaml success!", "Deploy tunnel-cloud.yaml success!", "Deploy tunnel-edge.yaml success!",
+    "Deploy tunnel-cloud.yaml success!", "Deploy tunnel-edge.yaml success!",
     "Create edge-health-admission.yaml success!", "Create edge-health-webhook.yaml success!",
     "Deploy edge-health success!", "Deploy service-group success!",
     "Update Kubernetes cluster config support marginal autonomy success",
@@ -45,7 +45,8 @@ def test_addon_rerun_detach_restores_exactly(cluster: harness.Cluster) -> None:
     assert len(result["created"]) > 40 and result["failures"] == []
 
     for name, kind, ns in [("tunnel-cloud", "Deployment", "edge-system"), ("tunnel-edge", "DaemonSet", "edge-system"),
-                           ("tunnel-coredns", "Deployment", "edge-system"), ("edge-health", "DaemonSet", "edge-system"),
+                           ("tunnel-cloud-internal", "Service", "edge-system"),
+                           ("edge-health", "DaemonSet", "edge-system"),
                            ("edge-health-admission", "Service", "edge-system"),
                            ("application-grid-controller", "Deployment", "edge-system"),
                            ("application-grid-wrapper-node", "DaemonSet", "edge-system"),

@@ -13,6 +13,7 @@ from edgeadm.constants import (
     EDGE_INFO_TEMPLATE,
     EDGE_NAMESPACE,
     PREREQ_TEMPLATES,
+    RETIRED_OBJECTS,
     SERVICE_GROUP_TEMPLATES,
     TUNNEL_TEMPLATES,
 )
@@ -22,7 +23,7 @@ from edgeadm.record import MANAGED_LABELS, NAMESPACE_CREATED_ANNOTATION, describ
 from edgeadm.report import CREATED, UNCHANGED
 
 CRD_TIMEOUT = 60.0  # the API server establishes a CRD within a second
-ROLLOUTS = (("Deployment", "tunnel-cloud"), ("Deployment", "tunnel-coredns"), ("Deployment", "edge-health-admission"),
+ROLLOUTS = (("Deployment", "tunnel-cloud"), ("Deployment", "edge-health-admission"),
             ("Deployment", "application-grid-controller"), ("DaemonSet", "tunnel-edge"), ("DaemonSet", "edge-health"),
             ("DaemonSet", "application-grid-wrapper-node"), ("DaemonSet", "edge-kube-proxy"))
 
@@ -116,6 +117,7 @@ def join_prerequisites(data: AddonData) -> None:
 
 
 def tunnel(data: AddonData) -> None:
+    data.applier().retire(RETIRED_OBJECTS)
     for name in TUNNEL_TEMPLATES:
         if name == "tunnel-edge.yaml":
             data.values()["tunnel"]["nodeport"] = _tunnel_nodeport(data)

@@ -13,7 +13,7 @@ Run = Callable[..., Transcript]
 TEMPLATES = ["application-grid-controller.yaml", "application-grid-wrapper.yaml", "bootstrap-rbac.yaml",
              "cluster-info.yaml", "edge-health-admission.yaml", "edge-health-webhook.yaml", "edge-health.yaml",
              "edge-info.yaml", "kubeadm-config.yaml", "kubelet-config.yaml", "namespace.yaml",
-             "service-group-crds.yaml", "tunnel-cloud.yaml", "tunnel-coredns.yaml", "tunnel-edge.yaml"]
+             "service-group-crds.yaml", "tunnel-cloud.yaml", "tunnel-edge.yaml"]
 
 
 def test_offline_prints_every_template(edgeadm: Run) -> None:
