@@ -2,11 +2,14 @@
 
 Layout (one top directory, as SuperEdge's `kube-linux-<arch>-<version>.tar.gz`)::
 
-    edge-install/manifest.json          {"arch", "kubernetesVersion", "pauseImage", "files": {path: sha256}}
+    edge-install/manifest.json          {"arch", "kubernetesVersion", "pauseImage", "files": {path: sha256},
+                                         "images": {path: [references]}}
     edge-install/bin/{kubelet,lite-apiserver}
     edge-install/container/{containerd,containerd-shim-runc-v2,ctr,runc}
     edge-install/cni/<plugins>
     edge-install/images/pause.tar       (a docker-save archive imported into containerd's k8s.io namespace)
+    edge-install/images/<ref>.tar       (more images, from `package build --image`: the edge components, so an
+                                         edge site needs no registry)
 
 The archive is verified against a SHA-256 pinned on the command line or published beside it (`<pkg>.sha256`);
 every file inside is verified against the manifest after unpacking.
@@ -20,8 +23,10 @@ import io
 import json
 import os
 import platform
+import re
 import shutil
 import tarfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -29,6 +34,7 @@ from typing import Any
 from edgeadm import events as ev
 from edgeadm import redact
 from edgeadm.errors import ConfigError, EdgeadmError, UsageError
+from edgeadm.images import ImageArchive
 
 TOP = "edge-install"
 ARCHES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
@@ -51,8 +57,14 @@ def sha256_file(path: Path) -> str:
 
 
 # ------------------------------------------------------------------------------------------------------- build
+def image_file_name(ref: str) -> str:
+    """`images/<this>` for an image: its reference with every character but [a-z0-9.-] made `_`."""
+    return re.sub(r"[^a-z0-9.-]", "_", ref) + ".tar"
+
+
 def build(out: Path, *, arch: str, kubernetes_version: str, kubelet: Path, containerd_bins: list[Path],
-          cni_dir: Path, pause_tar: Path, pause_image: str, lite_apiserver: Path | None) -> str:
+          cni_dir: Path, pause_tar: Path, pause_image: str, lite_apiserver: Path | None,
+          images: Sequence[ImageArchive] = ()) -> str:
     """Assemble a package from binaries already on disk; returns its sha256 and writes `<out>.sha256`."""
     files: dict[str, Path] = {"bin/kubelet": kubelet}
     if lite_apiserver is not None:
@@ -63,11 +75,20 @@ def build(out: Path, *, arch: str, kubernetes_version: str, kubelet: Path, conta
         if plugin.is_file():
             files[f"cni/{plugin.name}"] = plugin
     files["images/pause.tar"] = pause_tar
+    image_refs: dict[str, list[str]] = {}
+    for image in images:
+        rel = f"images/{image_file_name(image.refs[0])}"
+        if rel in files:
+            raise UsageError(f"two archives hold `{image.refs[0]}`", flag="--image")
+        files[rel] = image.path
+        image_refs[rel] = list(image.refs)
     missing = [str(p) for p in files.values() if not p.is_file()]
     if missing:
         raise ConfigError(f"cannot build the package: missing {', '.join(missing)}")
-    manifest = {"arch": arch, "kubernetesVersion": kubernetes_version, "pauseImage": pause_image,
-                "files": {rel: sha256_file(p) for rel, p in sorted(files.items())}}
+    manifest: dict[str, Any] = {"arch": arch, "kubernetesVersion": kubernetes_version, "pauseImage": pause_image,
+                                "files": {rel: sha256_file(p) for rel, p in sorted(files.items())}}
+    if image_refs:
+        manifest["images"] = image_refs
     sidecar = Path(str(out) + ".sha256")
     for target in (out, sidecar):
         clash = [str(p) for p in files.values() if p.resolve() == target.resolve()]
@@ -192,6 +213,12 @@ class Package:
 
     def has(self, rel: str) -> bool:
         return rel in self.manifest.get("files", {})
+
+    def images(self) -> list[str]:
+        """The extra image archives (paths relative to the package root) besides the sandbox image, sorted."""
+        listed = self.manifest.get("images") or {}
+        return sorted(rel for rel in listed if isinstance(rel, str) and self.has(rel)) if isinstance(listed, dict) \
+            else []
 
     def files(self) -> list[str]:
         """Every file the manifest lists (paths relative to the package root), sorted."""

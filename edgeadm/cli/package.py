@@ -27,8 +27,12 @@ def package() -> None:
 @click.option("--cni-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True)
 @click.option("--pause-tar", type=_file, required=True, help="docker-save archive of the sandbox image.")
 @click.option("--pause-image", default="registry.k8s.io/pause:3.10", show_default=True)
+@click.option("--image", "images", type=_file, multiple=True,
+              help="A docker-save archive to import on every node that joins with this package, e.g. the edge "
+                   "components, so edge sites need no registry (repeat the option).")
 def build(output: Path, arch: str | None, kubernetes_version: str, kubelet: Path, lite_apiserver: Path | None,
-          containerd_bins: tuple[Path, ...], cni_dir: Path, pause_tar: Path, pause_image: str) -> None:
+          containerd_bins: tuple[Path, ...], cni_dir: Path, pause_tar: Path, pause_image: str,
+          images: tuple[Path, ...]) -> None:
     """Write OUTPUT (tar.gz) and OUTPUT.sha256."""
     from edgeadm.cli.common import usage_errors
     from edgeadm.workflows.package import build as build_package
@@ -36,5 +40,5 @@ def build(output: Path, arch: str | None, kubernetes_version: str, kubelet: Path
     with usage_errors():
             digest = build_package(output, arch=arch, kubernetes_version=kubernetes_version, kubelet=kubelet,
                                containerd_bins=list(containerd_bins), cni_dir=cni_dir, pause_tar=pause_tar,
-                               pause_image=pause_image, lite_apiserver=lite_apiserver)
+                               pause_image=pause_image, lite_apiserver=lite_apiserver, images=list(images))
     console.out(f"{digest}  {output}")

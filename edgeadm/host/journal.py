@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from edgeadm.errors import EdgeadmError
+from edgeadm.images import is_reference
 
 JOURNAL_FILE = "journal.json"
 BACKUP_DIR = "backup"
@@ -80,6 +81,17 @@ class ContainersStarted:
 
 
 @dataclass(frozen=True)
+class ImagesImported:
+    """Images join imported into a runtime it did not install (those the runtime did not have before); undo
+    removes them by name with `ctr`."""
+
+    op: ClassVar[str] = "images"
+    socket: str
+    ctr: str
+    refs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class NodeRegistered:
     """The kubelet registers a Node; undoing it is the reset workflow's job (it needs the API server)."""
 
@@ -88,9 +100,9 @@ class NodeRegistered:
 
 
 Entry = (FileWritten | DirCreated | Byproduct | UnitEnabled | NetdevExpected | SysctlSet | ContainersStarted
-         | NodeRegistered)
+         | ImagesImported | NodeRegistered)
 _KINDS: dict[str, type[Entry]] = {k.op: k for k in (DirCreated, Byproduct, UnitEnabled, NetdevExpected, SysctlSet,
-                                                      ContainersStarted, NodeRegistered)}
+                                                      ContainersStarted, ImagesImported, NodeRegistered)}
 
 
 def to_dict(entry: Entry) -> dict[str, Any]:
@@ -111,9 +123,15 @@ def from_dict(raw: Any) -> Entry:
         raise JournalError(f"journal entry of unknown kind `{op}`",
                            hint="reset with the edgeadm version that joined this machine")
     try:
-        return kind(**{f.name: raw[f.name] for f in fields(kind)})
+        values = {f.name: raw[f.name] for f in fields(kind)}
     except KeyError as exc:
         raise JournalError(f"journal entry `{op}` lacks `{exc.args[0]}`") from exc
+    if kind is ImagesImported:  # the names become arguments of `ctr images rm`: only image references pass
+        refs = values["refs"]
+        if not isinstance(refs, list) or not all(isinstance(r, str) and is_reference(r) for r in refs):
+            raise JournalError(f"journal entry `{op}` has refs that are not image references")
+        values["refs"] = tuple(refs)
+    return kind(**values)
 
 
 @dataclass

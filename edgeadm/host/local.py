@@ -16,6 +16,7 @@ from edgeadm.host.journal import (
     ContainersStarted,
     DirCreated,
     FileWritten,
+    ImagesImported,
     Journal,
     NetdevExpected,
     NodeRegistered,
@@ -153,6 +154,31 @@ class LocalHost:
         """Note that the kubelet will run containers on a runtime join did not install (reset removes them)."""
         if not self.dry_run:
             self.journal.add(ContainersStarted(socket, ctr))
+
+    def images_imported(self, socket: str, ctr: str, refs: Sequence[str]) -> None:
+        """Note, before importing them, the images join adds to a runtime it did not install (reset removes them)."""
+        if not self.dry_run:
+            self.journal.add(ImagesImported(socket, ctr, tuple(refs)))
+
+    def import_images(self, ctr: str, socket: str, archives: Sequence[tuple[Path, Sequence[str]]], *,
+                      own_runtime: bool) -> list[str]:
+        """Import image archives into the runtime's k8s.io namespace; returns the references added. On a runtime
+        join installed, its journaled state directory covers them; on another runtime, the references it did not
+        have are journaled first, so reset removes exactly those (images it had stay)."""
+        base = [ctr, "-a", socket, "-n", "k8s.io"]
+        wanted = [ref for _, refs in archives for ref in refs]
+        if own_runtime or self.dry_run:
+            added = wanted
+        else:
+            present = set(run([*base, "images", "ls", "-q"], timeout=60).stdout.split())
+            added = [ref for ref in wanted if ref not in present]
+            if added:
+                self.images_imported(socket, ctr, added)
+        for path, refs in archives:
+            if self._would(f"import {', '.join(refs)} into the container runtime"):
+                continue
+            run([*base, "images", "import", str(path)], timeout=300)
+        return added
 
     def node_registered(self, name: str) -> None:
         """Note that the kubelet is about to register Node `name` (reset deletes it through the API)."""

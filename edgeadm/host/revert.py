@@ -121,6 +121,9 @@ def undo_one(entry: jr.Entry) -> None:
             run(["ip", "link", "delete", entry.name])
     elif isinstance(entry, jr.ContainersStarted):
         _remove_containers(entry)
+    elif isinstance(entry, jr.ImagesImported):
+        if entry.refs:  # by name; `--sync` waits for containerd to drop the content nothing else uses
+            run([entry.ctr, "-a", entry.socket, "-n", "k8s.io", "images", "rm", "--sync", *entry.refs], check=False)
     elif isinstance(entry, jr.SysctlSet):
         sysctl_path(entry.key).write_text(entry.prior)
 

@@ -18,7 +18,7 @@ from edgeadm.host import Journal, LocalHost, undo
 from edgeadm.node.cluster import JoinCluster, read_cluster
 from edgeadm.node.paths import CONTAINERD_SOCK, NODE, NodePaths
 from edgeadm.options import JoinOptions
-from edgeadm.phases.join import discovery, edge, install, kubelet, package, preflight, runtime
+from edgeadm.phases.join import discovery, edge, images, install, kubelet, package, preflight, runtime
 from edgeadm.phases.join.data import JoinData
 from edgeadm.workflow import Phase, Runner
 
@@ -95,6 +95,7 @@ def phases() -> tuple[Phase[JoinData], ...]:
               dependencies=("package",)),
         Phase("runtime", "Configure and start containerd (skipped with --cri-socket)", runtime.run,
               run_if=lambda d: d.options.cri_socket is None, dependencies=("install",)),
+        Phase("images", "Import the package's images into the runtime", images.run, dependencies=("install",)),
         Phase("kubelet-config", "Write the kubelet configuration, bootstrap kubeconfig and unit",
               kubelet.kubelet_config),
         Phase("edge", "lite-apiserver on this node (with --enable-edge)", edge.run,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -18,12 +19,16 @@ from typing import Any
 import pytest
 
 from tests.harness import cluster as harness
-from tests.harness import hosts, network
+from tests.harness import hosts, images, network
 from tests.harness.packages import CNI_CONF, build_package
 
 pytestmark = pytest.mark.node
 
 IN_CI = bool(os.environ.get("CI"))
+IMAGES_PKG = "/pkg/kube-images.tar.gz"
+CARRIED = ("tunnel", "edge-health")
+CARRIED_REFS = [f"{images.REPO}/{c}:{images.VERSION}" for c in CARRIED]
+CTR = ["ctr", "-a", "/run/containerd/containerd.sock", "-n", "k8s.io"]
 
 
 @dataclass
@@ -61,6 +66,9 @@ def env(tmp_path_factory: pytest.TempPathFactory, k8s_bins: Path, clusters: harn
     pkg_dir = work / "pkg"
     pkg_dir.mkdir()
     build_package(k8s_bins, pkg_dir)
+    # a second package that also carries edge component images (real SuperEdge builds), for the tests about them
+    build_package(k8s_bins, pkg_dir, name=IMAGES_PKG.rsplit("/", 1)[1],
+                  images=images.superedge_images(harness.cache_dir() / "images", components=CARRIED))
     c = clusters.get("kubeadm", extra_ips=[network.HOSTS_GATEWAY])
     net = network.Network(c.apiserver_port)
     e = Env(cluster=c, net=net, pkg_dir=pkg_dir, pkg="/pkg/kube.tar.gz", base=base, work=work)
@@ -91,9 +99,13 @@ def make_host(env: Env) -> Iterator[Any]:
         yield make
 
 
-def join_args(env: Env, info: dict[str, Any], *extra: str) -> list[str]:
+def join_args(env: Env, info: dict[str, Any], *extra: str, pkg: str | None = None) -> list[str]:
     return ["join", info["endpoint"], "--discovery-token-ca-cert-hash", info["caCertHashes"][0],
-            "--install-pkg-path", env.pkg, "--kubelet-config-patch", "/root/kubelet-patch.yaml", *extra]
+            "--install-pkg-path", pkg or env.pkg, "--kubelet-config-patch", "/root/kubelet-patch.yaml", *extra]
+
+
+def image_names(h: hosts.TestHost, ctr: str = "ctr") -> set[str]:
+    return set(h.exec([ctr, *CTR[1:], "images", "ls", "-q"]).stdout.split())
 
 
 def node(env: Env, name: str) -> dict[str, Any] | None:
@@ -120,9 +132,12 @@ def test_edge_and_plain_nodes_join_and_reset_leaves_no_trace(env: Env, make_host
     info = env.join_info()
     assert info["endpoint"] == env.net.endpoint
 
-    res = edge.edgeadm(*join_args(env, info), env={"EDGEADM_TOKEN": info["token"]})
+    res = edge.edgeadm(*join_args(env, info, pkg=IMAGES_PKG), env={"EDGEADM_TOKEN": info["token"]})
     assert res.returncode == 0, res.stderr
     assert "This node has joined the cluster:" in res.stderr
+    # the edge components' images came with the package: the node needs no registry
+    assert "[images] Importing 2 images from the package" in res.stderr
+    assert set(CARRIED_REFS) <= image_names(edge, "/usr/local/bin/ctr")
     n = wait_ready(env, "edge1")
     assert n["metadata"]["labels"].get("superedge.io/edge-node") == "enable"
     # its kubelet talks to the cluster through lite-apiserver
@@ -268,17 +283,27 @@ def test_existing_runtime_is_used_and_never_removed(env: Env, make_host: Any) ->
     (h.root / "etc/systemd/system/containerd.service").write_text(CONTAINERD_UNIT)
     h.exec(["systemctl", "daemon-reload"])
     h.exec(["systemctl", "enable", "--now", "containerd"])
+    # the runtime already holds one of the images the package carries: reset must leave that one to it
+    shutil.copy(images.superedge_images(harness.cache_dir() / "images", components=("edge-health",))[0],
+                h.root / "root" / "edge-health.tar")
+    subprocess.run(["cp", "-a", "/usr/bin/ctr", str(h.root / "usr/bin/ctr")], check=True)
+    h.exec(["ctr", *CTR[1:], "images", "import", "/root/edge-health.tar"])
+    h.exec(["rm", "/root/edge-health.tar"])
     info = env.join_info()
     refused = h.edgeadm(*join_args(env, info, "--enable-edge=false"), env={"EDGEADM_TOKEN": info["token"]})
     assert refused.returncode == 3 and "--cri-socket unix:///run/containerd/containerd.sock" in refused.stderr
     before = h.state()
-    res = h.edgeadm(*join_args(env, info, "--enable-edge=false", "--cri-socket", "unix:///run/containerd/containerd.sock"),
-                    env={"EDGEADM_TOKEN": info["token"]})
+    res = h.edgeadm(*join_args(env, info, "--enable-edge=false", "--cri-socket", "unix:///run/containerd/containerd.sock",
+                              pkg=IMAGES_PKG), env={"EDGEADM_TOKEN": info["token"]})
     assert res.returncode == 0, res.stderr
     assert "edgeadm will not install, reconfigure or remove it" in res.stderr
+    assert "1 were already in the runtime and are left to it on reset" in res.stderr
+    assert set(CARRIED_REFS) <= image_names(h)
     wait_ready(env, "own-runtime")
     out = h.edgeadm("reset", "-f")
     assert out.returncode == 0, out.stderr
+    remaining = image_names(h)
+    assert CARRIED_REFS[0] not in remaining and CARRIED_REFS[1] in remaining, remaining
     after = h.state()
     # the runtime's own database changes when a kubelet talks to it; that state belongs to the runtime, not to join
     for state in (before, after):

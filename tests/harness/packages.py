@@ -26,7 +26,8 @@ def _lite_apiserver() -> Path:
     return harness.hack_build("build-lite-apiserver.sh")
 
 
-def build_package(bins: Path, out_dir: Path, *, arch: str | None = None, name: str = "kube.tar.gz") -> Path:
+def build_package(bins: Path, out_dir: Path, *, arch: str | None = None, name: str = "kube.tar.gz",
+                  images: list[Path] | None = None) -> Path:
     """Write `out_dir/name` (and its .sha256) with `edgeadm package build`; `arch` only labels the package.
 
     The binaries are always this machine's: a package for another `arch` is for testing the refusal to install it.
@@ -40,5 +41,7 @@ def build_package(bins: Path, out_dir: Path, *, arch: str | None = None, name: s
         cmd += ["--containerd-bin", b]
     if arch:
         cmd += ["--arch", arch]
+    for image in images or []:
+        cmd += ["--image", str(image)]
     subprocess.run(cmd, check=True, capture_output=True)
     return out

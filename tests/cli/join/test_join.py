@@ -74,7 +74,7 @@ def test_unknown_phase_to_skip(edgeadm: Run) -> None:
     assert edgeadm("join", "10.0.0.1:6443", "--token", TOKEN, "--discovery-token-ca-cert-hash", CA_HASH, *PKG,
                    "--skip-phases", "nope") == Transcript(
         2, "", USAGE + "Error: Invalid value for '--skip-phases': unknown phase(s): nope (known phases: discovery, "
-                       "package, preflight, install, runtime, kubelet-config, edge, kubelet-start)\n")
+                       "package, preflight, install, runtime, images, kubelet-config, edge, kubelet-start)\n")
 
 
 def test_phase_that_cannot_be_skipped(edgeadm: Run) -> None:
