@@ -58,7 +58,8 @@ def _edgeadm(c: harness.Cluster, *args: str) -> list[str]:
 
 
 def _addon_args(c: harness.Cluster) -> list[str]:
-    return ["addon", "edge-apps", "--ca.cert", str(c.pki / "ca.crt"), "--ca.key", str(c.pki / "ca.key")]
+    return ["addon", "edge-apps", "--ca.cert", str(c.pki / "ca.crt"), "--ca.key", str(c.pki / "ca.key"),
+            *harness.ADDON_FLAGS]
 
 
 def _settle(c: harness.Cluster) -> None:

@@ -13,6 +13,7 @@ DEFAULT_EDGE_VERSION = "v0.9.0"
 
 EDGE_VIRTUAL_ADDR = "169.254.20.11"  # lite-apiserver listens here on each edge node (dummy NIC)
 LITE_APISERVER_PORT = 51003
+TUNNEL_EGRESS_PORT = 8000  # tunnel-cloud's HTTP CONNECT port for the API server (Service tunnel-cloud-internal)
 GRID_WRAPPER_ADDR = "http://127.0.0.1:51006"  # application-grid-wrapper, what edge kube-proxy talks to
 LOCAL_ENDPOINT_ANNOTATION = "superedge.io/local-endpoint"
 LOCAL_PORT_ANNOTATION = "superedge.io/local-port"

@@ -152,6 +152,7 @@ class DetachOptions:
     kubeconfig: str | None
     force: bool = False
     dry_run: bool = False
+    timeout: float = 300.0  # for this master's API server to come back after its manifest is restored
 
 
 @dataclass(frozen=True)

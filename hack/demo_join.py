@@ -31,7 +31,7 @@ def main(cluster_dir: str) -> int:
     ed = [sys.executable, "-m", "edgeadm", "--kubeconfig", str(c.admin_conf)]
     try:
         subprocess.run([*ed, "addon", "edge-apps", "--ca.cert", str(c.pki / "ca.crt"), "--ca.key",
-                        str(c.pki / "ca.key"), "--master-public-addr", net.endpoint], check=True)
+                        str(c.pki / "ca.key"), "--master-public-addr", net.endpoint, *harness.ADDON_FLAGS], check=True)
         info = json.loads(subprocess.run([*ed, "token", "create", "--print-join-command", "-o", "json"],
                                          check=True, capture_output=True, text=True).stdout)
         shown = info["joinCommand"].replace(info["token"].split(".")[1], "<secret>")

@@ -14,10 +14,12 @@ from edgeadm import pki, values
 from edgeadm.addr import split_host_port
 from edgeadm.applier import Applier
 from edgeadm.errors import ConfigError, EdgeadmError
+from edgeadm.host import Journal, LocalHost, undo
 from edgeadm.kube import kubeconfig
 from edgeadm.kube.types import KubeAPI
+from edgeadm.master import MasterPaths
 from edgeadm.options import AddonOptions
-from edgeadm.phases.addon import autonomy, certs, deploy, preflight
+from edgeadm.phases.addon import autonomy, certs, deploy, egress, preflight
 from edgeadm.phases.addon.data import CA, AddonCluster, AddonData
 from edgeadm.record import Record
 from edgeadm.record_undo import undo_record
@@ -40,6 +42,9 @@ class AddonContext:
     _record: Record | None = field(default=None, init=False, repr=False)
     _values: dict[str, Any] | None = field(default=None, init=False, repr=False)
     _applier: Applier | None = field(default=None, init=False, repr=False)
+    master_paths: MasterPaths = field(default_factory=MasterPaths)
+    _master_host: LocalHost | None = field(default=None, init=False, repr=False)
+    master_journal_existed: bool = False
 
     def ca(self) -> CA:
         if self._ca is None:
@@ -91,6 +96,16 @@ class AddonContext:
             self._applier = Applier(self.kube, self.record(), self.report, self.events)
         return self._applier
 
+    def master_host(self) -> LocalHost:
+        if self._master_host is None:
+            journal = Journal.load(self.master_paths.state_dir)
+            self.master_journal_existed = journal is not None
+            if journal is None:
+                journal = Journal(self.master_paths.state_dir)
+            journal.dry_run = self.options.dry_run
+            self._master_host = LocalHost(journal, self.events)
+        return self._master_host
+
     @property
     def mutated(self) -> bool:
         return self._applier is not None and not self.options.dry_run
@@ -117,6 +132,8 @@ def phases() -> tuple[Phase[AddonData], ...]:
               autonomy.run),
         Phase("edge-info", "lite-apiserver configuration for joining edge nodes", d.edge_info,
               dependencies=("tunnel",)),
+        Phase("egress", "Route this master's kube-apiserver to kubelets through tunnel-cloud (static pod manifest)",
+              egress.run, dependencies=("tunnel",)),
         Phase("wait", "Wait for the edge workloads to roll out (--wait)", d.wait, run_if=lambda c: c.options.wait),
         Phase("finish", "Mark the record complete", d.finish, skippable=False),
     )
@@ -151,6 +168,10 @@ def _rollback(ctx: AddonContext, exc: BaseException) -> None:
         return
     reason = str(exc) if isinstance(exc, EdgeadmError) else type(exc).__name__
     ctx.events.emit(ev.Step(f"[rollback] addon failed ({reason}); undoing its changes"))
+    if ctx._master_host is not None and not ctx.master_journal_existed and ctx._master_host.journal.entries:
+        # this run began configuring this master: put its manifest and files back first
+        for left in undo(ctx._master_host.journal):
+            ctx.events.emit(ev.Warn(f"rollback could not undo {left.what} on this master: {left.reason}"))
     try:
         undo_record(ctx.kube, Report(), only=ctx.record().keys() - ctx.record_keys_before)
         ctx.events.emit(ev.Step("[rollback] the cluster is back to its state before addon"))

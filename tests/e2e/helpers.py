@@ -17,8 +17,9 @@ def edgeadm(c: harness.Cluster, *args: str, env: dict[str, str] | None = None) -
 
 
 def addon(c: harness.Cluster, *extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    skip = () if any(x.startswith("--skip-phases") for x in extra) else harness.ADDON_FLAGS
     return edgeadm(c, "addon", "edge-apps", "--ca.cert", str(c.pki / "ca.crt"), "--ca.key", str(c.pki / "ca.key"),
-                   *extra, env=env)
+                   *skip, *extra, env=env)
 
 
 def kube_of(c: harness.Cluster) -> Any:

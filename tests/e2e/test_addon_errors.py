@@ -48,11 +48,13 @@ def _case(name: str, c: harness.Cluster, tmp: Path) -> tuple[list[str], int, str
         p = tmp / "overrides" / "edge-health-admission.yaml"
         p.write_text(p.read_text().replace("replicas: 1", "replicas: -1"))
         return ["--ca.cert", crt, "--ca.key", key, "--manifest-dir", str(tmp / "overrides")], 1, "phase edge-health"
+    if name == "not-a-master":  # no kube-apiserver static pod here: the egress phase cannot be done
+        return ["--ca.cert", crt, "--ca.key", key], 3, "runs no kube-apiserver static pod"
     raise AssertionError(name)
 
 
 CASES = ["missing-ca-cert", "unreadable-ca-key", "mismatched-pair", "foreign-ca", "malformed-address",
-         "broken-override", "rejected-override"]
+         "broken-override", "rejected-override", "not-a-master"]
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -61,7 +63,7 @@ def test_bad_input_changes_nothing(clusters: harness.ClusterPool, name: str, tmp
     k = kube_of(c)
     before = settled_snapshot(k)
     args, code, text = _case(name, c, tmp_path)
-    res = edgeadm(c, "addon", "edge-apps", *args)
+    res = edgeadm(c, "addon", "edge-apps", *args, *([] if name == "not-a-master" else harness.ADDON_FLAGS))
     assert res.returncode == code, res.stderr
     errors = [line for line in res.stderr.splitlines() if line.startswith(("error:", "Error:"))]
     assert len(errors) == 1 and text in errors[0], res.stderr
@@ -78,7 +80,7 @@ def test_bad_kubeconfig(clusters: harness.ClusterPool, kind: str, tmp_path: Path
     else:
         conf.write_text("clusters: [oops")
     res = edgeadm(c, "--kubeconfig", str(conf), "addon", "edge-apps", "--ca.cert", str(c.pki / "ca.crt"),
-                  "--ca.key", str(c.pki / "ca.key"))
+                  "--ca.key", str(c.pki / "ca.key"), *harness.ADDON_FLAGS)
     assert res.returncode == 1
     errors = [line for line in res.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1

@@ -74,7 +74,7 @@ def env(tmp_path_factory: pytest.TempPathFactory, k8s_bins: Path, clusters: harn
     e = Env(cluster=c, net=net, pkg_dir=pkg_dir, pkg="/pkg/kube.tar.gz", base=base, work=work)
     try:
         res = e.edgeadm("addon", "edge-apps", "--ca.cert", str(c.pki / "ca.crt"), "--ca.key", str(c.pki / "ca.key"),
-                        "--master-public-addr", net.endpoint)
+                        "--master-public-addr", net.endpoint, *harness.ADDON_FLAGS)
         assert res.returncode == 0, res.stderr
         yield e
     finally:
@@ -297,7 +297,7 @@ def test_existing_runtime_is_used_and_never_removed(env: Env, make_host: Any) ->
                               pkg=IMAGES_PKG), env={"EDGEADM_TOKEN": info["token"]})
     assert res.returncode == 0, res.stderr
     assert "edgeadm will not install, reconfigure or remove it" in res.stderr
-    assert "1 were already in the runtime and are left to it on reset" in res.stderr
+    assert "[images] 1 of them were already in the runtime and are left to it on reset" in res.stderr
     assert set(CARRIED_REFS) <= image_names(h)
     wait_ready(env, "own-runtime")
     out = h.edgeadm("reset", "-f")

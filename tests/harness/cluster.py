@@ -58,6 +58,11 @@ def cache_dir() -> Path:
     return Path(env) if env else Path(pwd.getpwuid(os.getuid()).pw_dir) / ".cache" / "edgeadm"
 
 
+# The control plane here runs as processes, not as kubeadm static pods: addon's `egress` phase (which edits the
+# kube-apiserver manifest on a master) does not apply and must be skipped explicitly, as on any such cluster.
+ADDON_FLAGS = ("--skip-phases", "egress")
+
+
 def hack_build(script: str) -> Path:
     """Run a hack/build-*.sh script on the harness's cache (it reuses what is there) and return the path it prints."""
     out = subprocess.run([str(REPO / "hack" / script)], check=True, stdout=subprocess.PIPE, text=True,

@@ -83,8 +83,10 @@ def test_tunnel_cloud_configuration_is_what_v090_reads() -> None:
     assert volumes[mounts["/etc/tunnel/nodes"]]["configMap"]["name"] == "tunnel-nodes"
     assert volumes[mounts["/etc/tunnel/cache"]]["configMap"]["name"] == "tunnel-cache"
     assert ("ConfigMap", "tunnel-nodes") in objs
+    # cloud.* serve the stream, egress.* the API server's CONNECT port, ca.crt checks the API server's client cert
+    # (our patch 0004: hack/superedge-patches); v0.9.0 reads them at the paths util/const.go fixes
     assert set(objs[("Secret", "tunnel-cloud-cert")]["data"]) == {"cloud.crt", "cloud.key", "egress.crt",
-                                                                   "egress.key"}
+                                                                   "egress.key", "ca.crt"}
 
 
 def test_tunnel_edge_configuration_is_what_v090_reads() -> None:

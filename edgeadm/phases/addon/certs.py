@@ -44,13 +44,22 @@ def tunnel(kube: KubeAPI, ca: CA, master_host: str, control_plane_ips: list[str]
     else:
         cloud_dns.append(master_host)
     cloud_ips = list(dict.fromkeys(cloud_ips))
-    egress_dns = [f"tunnel-cloud.{EDGE_NAMESPACE}.svc.cluster.local"]
     cloud = _pair(old, "cloud.crt", "cloud.key", ca.cert, cloud_dns, cloud_ips) or pki.sign_pair(
         ca.cert, ca.key, cn="TunnelCloudService", orgs=["superedge"], server=True, dns=cloud_dns, ips=cloud_ips)
-    egress = _pair(old, "egress.crt", "egress.key", ca.cert, egress_dns, ["127.0.0.1"]) or pki.sign_pair(
-        ca.cert, ca.key, cn="TunnelAnpServer", orgs=["superedge"], server=True, dns=egress_dns, ips=["127.0.0.1"])
     return {"token": token, "cloud_crt": cloud.cert_pem.decode(), "cloud_key": cloud.key_pem.decode(),
-            "egress_crt": egress.cert_pem.decode(), "egress_key": egress.key_pem.decode(), "nodeport": 0}
+            **egress(kube, ca, None), "nodeport": 0}
+
+
+def egress(kube: KubeAPI, ca: CA, cluster_ip: str | None) -> dict[str, str]:
+    """tunnel-cloud's egress serving pair. The API server dials `tunnel-cloud-internal`'s cluster IP (it cannot
+    resolve Service names), so once that IP is known it must be in the certificate; an earlier run's pair is
+    kept when it already is."""
+    dns = [f"tunnel-cloud-internal.{EDGE_NAMESPACE}.svc", f"tunnel-cloud-internal.{EDGE_NAMESPACE}.svc.cluster.local"]
+    ips = ["127.0.0.1", *([cluster_ip] if cluster_ip else [])]
+    old = _ours(kube, "tunnel-cloud-cert")
+    pair = _pair(old, "egress.crt", "egress.key", ca.cert, dns, ips) or pki.sign_pair(
+        ca.cert, ca.key, cn="TunnelAnpServer", orgs=["superedge"], server=True, dns=dns, ips=ips)
+    return {"egress_crt": pair.cert_pem.decode(), "egress_key": pair.key_pem.decode()}
 
 
 def edge_health(kube: KubeAPI) -> dict[str, str]:

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from edgeadm import events as ev
 from edgeadm.applier import Applier
+from edgeadm.host import LocalHost
 from edgeadm.kube.types import KubeAPI
+from edgeadm.master import MasterPaths
 from edgeadm.options import AddonOptions
 from edgeadm.record import Record
 from edgeadm.report import Report
@@ -68,3 +70,12 @@ class AddonData(Protocol):
     def values(self) -> dict[str, Any]: ...
 
     def applier(self) -> Applier: ...
+
+    @property
+    def master_paths(self) -> MasterPaths:
+        """Where this machine's kube-apiserver static pod and edgeadm's master state live."""
+        ...
+
+    def master_host(self) -> LocalHost:
+        """Journaled changes to this master (its own state directory, kept across runs until detach)."""
+        ...

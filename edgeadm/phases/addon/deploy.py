@@ -18,6 +18,7 @@ from edgeadm.constants import (
     TUNNEL_TEMPLATES,
 )
 from edgeadm.errors import ConfigError, EdgeadmError
+from edgeadm.phases.addon import certs
 from edgeadm.phases.addon.data import AddonData
 from edgeadm.record import MANAGED_LABELS, NAMESPACE_CREATED_ANNOTATION, describe, ref_of
 from edgeadm.report import CREATED, UNCHANGED
@@ -117,11 +118,19 @@ def join_prerequisites(data: AddonData) -> None:
 
 
 def tunnel(data: AddonData) -> None:
-    data.applier().retire(RETIRED_OBJECTS)
+    a = data.applier()
+    a.retire(RETIRED_OBJECTS)
+    # The egress Service first: its cluster IP goes into the egress certificate the API server will verify.
+    internal = [o for o in _render(data, "tunnel-cloud.yaml")
+                if o["kind"] == "Service" and o["metadata"]["name"] == "tunnel-cloud-internal"]
+    a.apply_all(internal)
+    svc = data.kube.get("v1", "Service", "tunnel-cloud-internal", EDGE_NAMESPACE) or {}
+    if (svc.get("spec") or {}).get("clusterIP"):
+        data.values()["tunnel"].update(certs.egress(data.kube, data.ca(), svc["spec"]["clusterIP"]))
     for name in TUNNEL_TEMPLATES:
         if name == "tunnel-edge.yaml":
             data.values()["tunnel"]["nodeport"] = _tunnel_nodeport(data)
-        data.applier().apply_all(_render(data, name))
+        a.apply_all([o for o in _render(data, name) if o not in internal])
         data.events.emit(ev.Step(f"Deploy {name} success!"))
 
 

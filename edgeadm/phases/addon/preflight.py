@@ -7,11 +7,11 @@ import ssl
 from urllib.parse import urlsplit
 
 from edgeadm import events as ev
-from edgeadm import pki, signing, values
+from edgeadm import master, pki, signing, values
 from edgeadm.addr import is_ip
 from edgeadm.checks import Check, Outcome, run_checks
 from edgeadm.constants import CONTROL_PLANE_LABELS, MAX_TESTED_MINOR, MIN_SERVER_MINOR
-from edgeadm.errors import ConfigError
+from edgeadm.errors import ConfigError, PreflightError
 from edgeadm.kube.types import KubeAPI
 from edgeadm.phases.addon.data import AddonCluster, AddonData
 
@@ -54,6 +54,12 @@ def apiserver_sans(host: str, port: int) -> set[str] | None:
         return None
     dns, ips = pki.san_strings(pki.load_cert_der(der))
     return set(dns) | set(ips)
+
+
+def api_server_addresses(kube: KubeAPI) -> set[str]:
+    """The addresses the cluster's API servers advertise (the `kubernetes` Service's endpoints)."""
+    eps = kube.get("v1", "Endpoints", "kubernetes", "default") or {}
+    return {a.get("ip") for s in eps.get("subsets") or [] for a in s.get("addresses") or [] if a.get("ip")}
 
 
 def run(data: AddonData) -> None:
@@ -131,11 +137,27 @@ def run(data: AddonData) -> None:
         return Outcome(warnings=[evidence.warning] if evidence.warning else [],
                        errors=[evidence.error] if evidence.error else [])
 
-    run_checks([
+    def apiserver_egress() -> Outcome:
+        try:
+            pod = master.read_manifest(data.master_paths)
+        except PreflightError as exc:
+            return Outcome(errors=[f"{exc.message}; {exc.hint}"])
+        address = master.advertise_address(pod)
+        served = api_server_addresses(data.kube)
+        if address and served and address not in served:
+            return Outcome(errors=[f"the kube-apiserver on this machine advertises {address}, which is not one of "
+                                   f"this cluster's API servers ({', '.join(sorted(served))}); run addon on a "
+                                   "master of this cluster, or pass --skip-phases egress"])
+        return Outcome()
+
+    checks = [
         Check("CACertificate", ca_cert), Check("CAKey", ca_key), Check("CAKeyPair", pair),
         Check("ClusterCA", cluster_ca), Check("KubernetesVersion", version), Check("ControlPlaneNodes", control_plane),
         Check("MasterPublicAddress", master_address), Check("TokenSigning", token_signing),
-    ], o.ignore_preflight_errors, data.events)
+    ]
+    if "egress" not in o.skip_phases:
+        checks.append(Check("APIServerEgress", apiserver_egress))
+    run_checks(checks, o.ignore_preflight_errors, data.events)
     try:
         data.ca()
     except ConfigError:

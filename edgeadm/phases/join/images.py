@@ -25,5 +25,5 @@ def run(data: JoinData) -> None:
     for archive in archives:
         data.events.emit(ev.Detail(f"  {', '.join(archive.refs)}"))
     if o.cri_socket and len(added) < sum(len(a.refs) for a in archives):
-        data.events.emit(ev.Detail(f"  {sum(len(a.refs) for a in archives) - len(added)} were already in the "
-                                   "runtime and are left to it on reset"))
+        data.events.emit(ev.Step(f"[images] {sum(len(a.refs) for a in archives) - len(added)} of them were "
+                                 "already in the runtime and are left to it on reset"))

@@ -65,7 +65,7 @@ def test_unknown_phase_to_skip(edgeadm: Run, unreachable: Path) -> None:
     assert edgeadm("--kubeconfig", str(unreachable), "addon", "edge-apps", "--skip-phases", "nope") == Transcript(
         2, "", ADDON_USAGE + "Error: Invalid value for '--skip-phases': unknown phase(s): nope (known phases: "
                              "preflight, prepare, namespace, join-prerequisites, tunnel, edge-health, service-group, "
-                             "marginal-autonomy, edge-info, wait, finish)\n")
+                             "marginal-autonomy, edge-info, egress, wait, finish)\n")
 
 
 def test_phase_that_cannot_be_skipped(edgeadm: Run, unreachable: Path) -> None:
