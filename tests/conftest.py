@@ -75,12 +75,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Under CI a skipped test is a failure: the real-cluster tier must always run."""
+    """Under CI a skipped or deselected test is a failure: the whole suite, real-cluster tier included, must run
+    (a `-k`/`-m` in PYTEST_ARGS, or a path narrowing the run, would otherwise pass silently)."""
     if not IN_CI:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
-    if skipped:
+    deselected = len(reporter.stats.get("deselected", [])) if reporter else 0
+    whole = {session.config.rootpath.resolve(), (session.config.rootpath / "tests").resolve()}
+    narrowed = [a for a in session.config.args if Path(a).resolve() not in whole]
+    problems = [f"{skipped} test(s) skipped" if skipped else "", f"{deselected} deselected" if deselected else "",
+                f"run narrowed to {', '.join(narrowed)}" if narrowed else ""]
+    problems = [p for p in problems if p]
+    if problems:
         if reporter:
-            reporter.write_line(f"CI: {skipped} test(s) skipped; skips are failures under CI", red=True)
+            reporter.ensure_newline()
+            reporter.write_line(f"CI: {'; '.join(problems)}: under CI the whole suite must run", red=True)
         session.exitstatus = 1
