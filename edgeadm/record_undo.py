@@ -10,6 +10,7 @@ from typing import Any
 
 from edgeadm.constants import EDGE_LABEL_KEY, EDGE_NAMESPACE, LEGACY_EDGE_LABEL_KEY
 from edgeadm.errors import EdgeadmError
+from edgeadm.kube import FIELD_MANAGER
 from edgeadm.kube.errors import KubeError
 from edgeadm.kube.types import KubeAPI
 from edgeadm.record import (
@@ -134,7 +135,10 @@ def _restore(kube: KubeAPI, entry: dict[str, Any], report: Report) -> None:
             body["metadata"]["namespace"] = ref["namespace"]
     body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
     body.pop("status", None)
-    body["metadata"].pop("managedFields", None)
+    # Give up edgeadm's field ownership with the fields: a request that sets managedFields replaces them (`[{}]`
+    # clears them when only ours were there), so no `edgeadm` manager stays behind on objects it only changed.
+    others = [m for m in current["metadata"].get("managedFields") or [] if m.get("manager") != FIELD_MANAGER]
+    body["metadata"]["managedFields"] = others or [{}]
     kube.replace(body)
     report.add(RESTORED, describe(ref))
 

@@ -176,7 +176,7 @@ def test_rollback_without_a_permission_undoes_exactly_what_was_made(clusters: ha
                              cert_pem=pair.cert_pem, key_pem=pair.key_pem)
     before = settled_snapshot(k)
     res = edgeadm(c, "--kubeconfig", str(conf), "addon", "edge-apps", "--ca.cert", str(c.pki / "ca.crt"),
-                  "--ca.key", str(c.pki / "ca.key"))
+                  "--ca.key", str(c.pki / "ca.key"), *harness.ADDON_FLAGS)
     errors = [line for line in res.stderr.splitlines() if line.startswith("error:")]
     assert res.returncode == 1 and len(errors) == 1 and errors[0].startswith("error: phase service-group:"), res.stderr
     assert "[rollback] the cluster is back to its state before addon" in res.stderr, res.stderr

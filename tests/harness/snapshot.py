@@ -16,6 +16,10 @@ def _normalize(obj: dict[str, Any]) -> dict[str, Any]:
     o = copy.deepcopy(obj)
     o.pop("status", None)
     meta = o.get("metadata", {})
+    # Field ownership is the server's bookkeeping and changes with every controller's write, but a manager named
+    # `edgeadm` is ours: an object that keeps one after detach was not given back exactly.
+    if any(m.get("manager") == "edgeadm" for m in meta.get("managedFields") or []):
+        meta["ownedByEdgeadm"] = True
     for f in SERVER_META:
         meta.pop(f, None)
     ann = meta.get("annotations") or {}
