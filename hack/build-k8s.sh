@@ -14,7 +14,7 @@ MINOR=$(echo "$V" | cut -d. -f2)
 CACHE=${EDGEADM_CACHE:-$HOME/.cache/edgeadm}
 W="$CACHE/k8sbuild/v$V"
 BIN="$W/bin"
-PROGS="kube-apiserver kube-controller-manager kubelet kubectl kubeadm"
+PROGS="kube-apiserver kube-controller-manager kubelet kubectl kubeadm kube-scheduler kube-proxy"
 
 complete() { for p in $PROGS; do [ -x "$BIN/$p" ] || return 1; done; [ -f "$BIN/.complete" ]; }
 if complete; then echo "$BIN"; exit 0; fi
@@ -27,17 +27,22 @@ for m in $(grep -oE '^\s+k8s\.io/[a-z0-9-]+ v0\.0\.0$' "$GOMOD" | awk '{print $1
 done
 gd=$(grep -oE '^godebug default=go[0-9.]+' "$GOMOD" | head -1 | sed 's/^godebug //' || true)
 [ -n "$gd" ] && go mod edit -godebug="$gd"
-go get -tool $(for p in $PROGS; do echo "k8s.io/kubernetes/cmd/$p@v$V"; done) >&2
+# only what is missing: a cache from before a program was added keeps its binaries (they may be running)
+MISSING=$(for p in $PROGS; do [ -x "$BIN/$p" ] || echo "$p"; done)
+[ -z "$MISSING" ] || go get -tool $(for p in $MISSING; do echo "k8s.io/kubernetes/cmd/$p@v$V"; done) >&2
 
 LD="-s -w"
 for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   LD="$LD -X $p.gitVersion=v$V -X $p.gitMajor=1 -X $p.gitMinor=$MINOR -X $p.gitTreeState=clean -X $p.gitCommit=0000000000000000000000000000000000000000 -X $p.buildDate=1970-01-01T00:00:00Z"
 done
 mkdir -p "$BIN"
-CGO_ENABLED=0 go build -trimpath -tags=selinux,notest,grpcnotrace -ldflags "$LD" -o "$BIN/" \
-  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-  k8s.io/kubernetes/cmd/kubectl k8s.io/kubernetes/cmd/kubeadm >&2
-go build -trimpath -tags=selinux,notest,grpcnotrace -ldflags "$LD" -o "$BIN/" k8s.io/kubernetes/cmd/kubelet >&2
-"$BIN/kube-apiserver" --version >&2
+# static like upstream's release binaries, except the kubelet (cgo, as upstream builds it)
+STATIC=$(for p in $MISSING; do [ "$p" = kubelet ] || echo "k8s.io/kubernetes/cmd/$p"; done)
+[ -z "$STATIC" ] || CGO_ENABLED=0 go build -trimpath -tags=selinux,notest,grpcnotrace -ldflags "$LD" -o "$BIN/" \
+  $STATIC >&2
+case " $MISSING " in *" kubelet "*)
+  go build -trimpath -tags=selinux,notest,grpcnotrace -ldflags "$LD" -o "$BIN/" k8s.io/kubernetes/cmd/kubelet >&2;;
+esac
+for p in $MISSING; do "$BIN/$p" --version >&2; done
 touch "$BIN/.complete"
 echo "$BIN"

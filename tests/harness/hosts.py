@@ -1,7 +1,7 @@
 """Real test hosts: a Debian tree booted with systemd-nspawn (systemd as PID 1, its own network namespace).
 
-Each host gets a veth link into the tests' bridge (tests/harness/network.py: 10.213.0.<10+n> inside, where n is a
-slot this module allocates; the test machine is 10.213.0.1, where a forwarder relays to the test API server on
+Each host gets a veth link into the tests' bridge (tests/harness/network.py: <SUBNET>.<10+n> inside, where n is a
+slot this module allocates; the test machine is <SUBNET>.1, where a forwarder relays to the test API server on
 loopback), so the node reaches the control plane only through addresses the tests created. edgeadm runs inside
 from the repository's virtualenv (bind-mounted read-only).
 """
@@ -20,11 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.harness.cluster import cache_dir, hack_build
-from tests.harness.network import BRIDGE, HOSTS_GATEWAY
+from tests.harness.network import BRIDGE, HOSTS_GATEWAY, LINK_PREFIX, NAME_PREFIX, SUBNET
 
 REPO = Path(__file__).resolve().parents[2]
 CGROUP_V1 = ("pids", "cpuset", "freezer", "devices", "cpuacct", "cpu", "blkio", "memory", "systemd",
              "net_cls", "net_prio", "perf_event", "hugetlb", "rdma", "misc")
+# systemd-nspawn (--keep-unit) puts the host's processes in `payload` under its own cgroup in the name=systemd and
+# unified hierarchies: started from one cgroup, every host on the machine (of any test run) would share that
+# `payload`, its systemd's units and the kubelet's cgroups there. Each host starts from a cgroup of its own.
+NSPAWN_HIERARCHIES = ("systemd", "unified")
 # Host kernel settings the kubelet insists on (it cannot write them from inside a container); set once per machine.
 KUBELET_SYSCTLS = {"vm.overcommit_memory": "1", "vm.panic_on_oom": "0", "kernel.panic": "10",
                    "kernel.panic_on_oops": "1", "kernel.keys.root_maxkeys": "1000000",
@@ -47,7 +51,7 @@ def set_kubelet_sysctls() -> None:
         Path("/proc/sys", *key.split(".")).write_text(value)
 
 
-# Slot n gives a host the address 10.213.0.(10+n) and the veth `eh<n>`; the last address of the /24 is .254.
+# Slot n gives a host the address <SUBNET>.(10+n) and the veth `<LINK_PREFIX><n>`; the last address of the /24 is .254.
 MAX_SLOTS = 244
 _slots_taken: set[int] = set()
 _slots_lock = threading.Lock()
@@ -85,7 +89,8 @@ def machine_name(name: str) -> str:
 
 @dataclass
 class TestHost:
-    """One nspawn host; its name is cut to a valid machine name, and its slot (address) is taken until stop()."""
+    """One nspawn host; its name (after network.NAME_PREFIX) is cut to a valid machine name, and its slot (address)
+    is taken until stop()."""
 
     name: str
     root: Path
@@ -96,13 +101,13 @@ class TestHost:
     _holds_slot: bool = field(init=False, default=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.name = machine_name(self.name)
+        self.name = machine_name(NAME_PREFIX + self.name)
         self.index = _take_slot()
         self._holds_slot = True
 
     @property
     def ip(self) -> str:
-        return f"10.213.0.{self.index + 10}"
+        return f"{SUBNET}.{self.index + 10}"
 
     @property
     def gateway(self) -> str:
@@ -110,11 +115,15 @@ class TestHost:
 
     @property
     def veth(self) -> str:
-        return f"eh{self.index}"
+        return f"{LINK_PREFIX}{self.index}"
 
     @property
     def cgroup_root(self) -> str:
         return f"/edgeadm-test-{self.name}"
+
+    def _nspawn_groups(self) -> list[Path]:
+        return [Path("/sys/fs/cgroup", h, f"edgeadm-host-{self.name}") for h in NSPAWN_HIERARCHIES
+                if Path("/sys/fs/cgroup", h).is_dir()]
 
     def start(self, base: Path) -> None:
         if self.root.exists():
@@ -128,6 +137,11 @@ class TestHost:
         if not sys.base_prefix.startswith(("/usr", "/bin")):  # a Python outside the system tree (pyenv, /opt)
             args.append(f"--bind-ro={sys.base_prefix}")
         args += [f"--bind-ro={src}:{dst}" for src, dst in self.binds_ro]
+        enter = ""
+        for group in self._nspawn_groups():  # nspawn starts in the host's own cgroup, see NSPAWN_HIERARCHIES
+            group.mkdir(exist_ok=True)
+            enter += f"echo $$ > {group}/cgroup.procs && "
+        args = ["sh", "-c", enter + 'exec "$@"', "sh", *args]
         log = open(self.root.parent / f"{self.name}.console.log", "wb")  # noqa: SIM115 - handed to the child
         self.nspawn = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                        start_new_session=True)
@@ -255,22 +269,30 @@ class TestHost:
                 os.killpg(self.nspawn.pid, signal.SIGKILL)
                 self.nspawn.wait(timeout=10)
         subprocess.run(["ip", "link", "del", self.veth], check=False, capture_output=True)
-        for ctrl in CGROUP_V1:
-            d = Path("/sys/fs/cgroup") / ctrl / self.cgroup_root.lstrip("/")
-            if d.is_dir():
-                for sub in sorted((p for p in d.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
-                    try:
-                        sub.rmdir()
-                    except OSError:
-                        pass
-                try:
-                    d.rmdir()
-                except OSError:
-                    pass
+        _remove_cgroups([Path("/sys/fs/cgroup") / ctrl / self.cgroup_root.lstrip("/") for ctrl in CGROUP_V1]
+                        + self._nspawn_groups())
         shutil.rmtree(self.root, ignore_errors=True)
         if self._holds_slot:
             self._holds_slot = False
             _give_back_slot(self.index)
+
+
+def _remove_cgroups(groups: list[Path], timeout: float = 10) -> None:
+    """Remove cgroup trees, deepest first; a group whose last processes are still exiting is retried a while."""
+    deadline = time.monotonic() + timeout
+    for group in groups:
+        while group.is_dir():
+            for sub in sorted((p for p in group.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+                try:
+                    sub.rmdir()
+                except OSError:
+                    pass
+            try:
+                group.rmdir()
+            except OSError:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
 
 
 def state_diff(before: dict[str, object], after: dict[str, object]) -> list[str]:

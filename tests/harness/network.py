@@ -1,33 +1,58 @@
 """The test hosts' network: a bridge on this machine and a relay from its address to the API server on loopback.
 
-Test hosts (tests/harness/hosts.py) sit on BRIDGE in 10.213.0.0/24; this machine is HOSTS_GATEWAY there. The control
+Test hosts (tests/harness/hosts.py) sit on BRIDGE in SUBNET.0/24; this machine is HOSTS_GATEWAY there. The control
 plane (tests/harness/cluster.py) listens on loopback only, so the Forwarder is the hosts' one way to reach it, and
 cluster.py puts HOSTS_GATEWAY in the API server certificate.
+
+Test runs that share a machine at the same time must not share a network: each picks its own bridge, /24, link
+prefix and host-name prefix with EDGEADM_TEST_NET=<bridge>,<first three octets>,<link prefix>,<name prefix>
+(e.g. `kinit-br0,10.214.0,ki,kinit-`); unset, the main suite's values below are used.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import socket
 import subprocess
 import threading
 
-BRIDGE = "edgeadm-br0"
-HOSTS_GATEWAY = "10.213.0.1"  # this machine's address on the bridge; where test hosts reach the API server
+_DEFAULT_NET = "edgeadm-br0,10.213.0,eh,"
+_NET = re.compile(r"(?P<bridge>[a-z][a-z0-9-]{0,14}),(?P<subnet>10\.\d{1,3}\.\d{1,3}),(?P<link>[a-z]{2}),"
+                  r"(?P<names>(?:[a-z][a-z0-9-]{0,19})?)")
+
+
+def _net() -> dict[str, str]:
+    value = os.environ.get("EDGEADM_TEST_NET") or _DEFAULT_NET
+    m = _NET.fullmatch(value)
+    if not m:
+        raise ValueError(f"EDGEADM_TEST_NET={value!r}: want <bridge>,<10.x.y>,<two-letter link prefix>,<name prefix>")
+    return m.groupdict()
+
+
+_SELECTED = _net()
+BRIDGE = _SELECTED["bridge"]
+SUBNET = _SELECTED["subnet"]  # the first three octets of the hosts' /24
+LINK_PREFIX = _SELECTED["link"]  # host n's veth is <LINK_PREFIX><n> (<= 15 characters, the kernel's IFNAMSIZ - 1)
+NAME_PREFIX = _SELECTED["names"]  # put before every host's name (its machine name, hostname and cgroup root)
+HOSTS_GATEWAY = f"{SUBNET}.1"  # this machine's address on the bridge; where test hosts reach the API server
 
 
 class Network:
-    """A bridge for the test hosts plus a forwarder from HOSTS_GATEWAY:port to the API server on loopback."""
+    """A bridge for the test hosts plus, given `api_port`, a forwarder from HOSTS_GATEWAY:port to the API server on
+    loopback (a master in a host, tests/harness/master.py, is reached on the bridge directly)."""
 
-    def __init__(self, api_port: int) -> None:
+    def __init__(self, api_port: int | None = None) -> None:
         subprocess.run(["ip", "link", "del", BRIDGE], check=False, capture_output=True)  # left over from a killed run
         subprocess.run(["ip", "link", "add", BRIDGE, "type", "bridge"], check=True)
         subprocess.run(["ip", "addr", "add", f"{HOSTS_GATEWAY}/24", "dev", BRIDGE], check=True)
         subprocess.run(["ip", "link", "set", BRIDGE, "up"], check=True)
-        self.forwarder = Forwarder((HOSTS_GATEWAY, api_port), ("127.0.0.1", api_port))
-        self.endpoint = f"{HOSTS_GATEWAY}:{api_port}"
+        self.forwarder = Forwarder((HOSTS_GATEWAY, api_port), ("127.0.0.1", api_port)) if api_port else None
+        self.endpoint = f"{HOSTS_GATEWAY}:{api_port}" if api_port else ""
 
     def close(self) -> None:
-        self.forwarder.close()
+        if self.forwarder is not None:
+            self.forwarder.close()
         subprocess.run(["ip", "link", "del", BRIDGE], check=False, capture_output=True)
 
 
