@@ -139,3 +139,8 @@ def _remove_containers(entry: jr.ContainersStarted) -> None:
                 run([*base, "tasks", "delete", "-f", ident], check=False)
             else:
                 run([*base, "containers", "rm", ident], check=False)
+    # The CRI plugin pins each pod's network namespace at /run/netns/cni-<id>; with the pod gone, deleting the pin
+    # ends the namespace and the veth CNI made for it.
+    netns = Path("/run/netns")
+    for pin in sorted(netns.glob("cni-*")) if netns.is_dir() else []:
+        run(["ip", "netns", "delete", pin.name], check=False)

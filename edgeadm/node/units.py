@@ -7,7 +7,9 @@ data and serialised, never by pasting user input into a command line.
 from __future__ import annotations
 
 import base64
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -65,3 +67,26 @@ def merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
         else:
             base[k] = v
     return base
+
+
+_IFNAME = re.compile(r"[A-Za-z0-9_.-]{1,15}")  # what `ip link` accepts as a device name (IFNAMSIZ - 1)
+DEFAULT_CNI_BRIDGE = "cni0"  # the bridge plugin's default, and flannel's
+
+
+def cni_bridges(conf_dir: Path) -> list[str]:
+    """The bridges the CNI configuration in `conf_dir` makes for pods (plus the bridge plugin's default, for a
+    network add-on that writes its configuration after join). Unreadable files and odd names are skipped: this
+    only decides what reset may remove if it appears."""
+    names = [DEFAULT_CNI_BRIDGE]
+    for f in sorted(conf_dir.glob("*.conf*")) if conf_dir.is_dir() else []:
+        try:
+            conf = json.loads(f.read_text())
+        except (OSError, ValueError):
+            continue
+        plugins = conf.get("plugins", [conf]) if isinstance(conf, dict) else []
+        for p in plugins if isinstance(plugins, list) else []:
+            if isinstance(p, dict) and p.get("type") == "bridge":
+                name = p.get("bridge", DEFAULT_CNI_BRIDGE)
+                if isinstance(name, str) and _IFNAME.fullmatch(name) and name not in names:
+                    names.append(name)
+    return names

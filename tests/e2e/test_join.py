@@ -158,6 +158,20 @@ def test_edge_and_plain_nodes_join_and_reset_leaves_no_trace(env: Env, make_host
     assert "superedge.io/edge-node" not in p["metadata"]["labels"]
     assert plain.exec(["systemctl", "is-active", "lite-apiserver"], check=False).stdout.strip() != "active"
 
+    # a pod on each node (bound directly: the test cluster has no scheduler): CNI gives it an address on its
+    # bridge and keeps state in /var/lib/cni, which reset must remove too
+    k = env.kube()
+    for name in ("edge1", "cloud1"):
+        k.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"p-{name}", "namespace": "default"},
+                  "spec": {"nodeName": name, "containers": [{"name": "pause", "image": "registry.k8s.io/pause:3.10"}],
+                           "terminationGracePeriodSeconds": 0}})
+    for name in ("edge1", "cloud1"):
+        k.wait_for(f"pod p-{name} running", lambda n=name: ((k.get("v1", "Pod", f"p-{n}", "default") or {}).get(
+            "status") or {}).get("phase") == "Running", timeout=120)
+        pod_ip = k.get("v1", "Pod", f"p-{name}", "default")["status"]["podIP"]
+        assert pod_ip.startswith("10.244."), pod_ip
+    assert "cni0" in edge.netdevs() and plain.exec(["ls", "/var/lib/cni/networks/edgetest"]).stdout.strip()
+
     for h, before, name in ((edge, before_edge, "edge1"), (plain, before_plain, "cloud1")):
         out = h.edgeadm("reset", "-f")
         assert out.returncode == 0, out.stderr
@@ -166,6 +180,7 @@ def test_edge_and_plain_nodes_join_and_reset_leaves_no_trace(env: Env, make_host
         assert node(env, name) is None
         again = h.edgeadm("reset", "-f")
         assert again.returncode == 0 and "Nothing to reset" in again.stderr
+        k.delete("v1", "Pod", f"p-{name}", "default")  # the API object outlives its deleted Node
 
 
 JOIN_PHASES = ["discovery", "package", "preflight", "install", "runtime", "kubelet-config", "edge", "kubelet-start"]

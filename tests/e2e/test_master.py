@@ -98,3 +98,73 @@ def test_apiserver_manifest_edit_restarts_the_apiserver(master: Master) -> None:
     procs = master.host.exec(["sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' ' | tr -s ' '"]).stdout
     assert EXTRA_FLAG in procs
     assert Path(master.kubeconfig).exists()
+
+
+def _files(root: Path, *tops: str) -> dict[str, tuple[int, int, int, bytes]]:
+    """Content, mode and owner of every file under `tops` in the host's tree."""
+    out = {}
+    for top in tops:
+        for p in sorted((root / top.lstrip("/")).rglob("*")):
+            st = p.lstat()
+            out[str(p.relative_to(root))] = (st.st_mode, st.st_uid, st.st_gid, p.read_bytes() if p.is_file() else b"")
+    return out
+
+
+def test_addon_on_the_master_routes_the_apiserver_through_tunnel_cloud_and_detach_puts_it_back(
+        master: Master) -> None:
+    """The user's command on a kubeadm master: addon configures this kube-apiserver's egress to tunnel-cloud (the
+    real v0.9.0 image, patched), `kubectl logs` of a pod on the master still works through it, and detach restores
+    the manifest byte for byte, removes edgeadm's files on the master and leaves the cluster as it was."""
+    import shutil
+
+    from edgeadm import kube
+    from tests.harness import images
+    from tests.harness.cluster import cache_dir
+    from tests.harness.master import CTR
+    from tests.harness.snapshot import diff, settled_snapshot, snapshot
+
+    # tunnel-cloud's image, as a registry would provide it to the master
+    for tar in images.superedge_images(cache_dir() / "images", components=("tunnel",)):
+        shutil.copyfile(tar, master.host.root / "root" / tar.name)
+        master.host.exec([*CTR, "images", "import", f"/root/{tar.name}"])
+        (master.host.root / "root" / tar.name).unlink()
+    root = master.host.root
+    manifest = root / MANIFESTS.lstrip("/") / "kube-apiserver.yaml"
+    watched = ("/etc/kubernetes", "/var/lib/edgeadm-master")
+    files_before = _files(root, *watched)
+    k = kube.connect(master.kubeconfig)
+    before = settled_snapshot(k)
+
+    ca = ["--ca.cert", "/etc/kubernetes/pki/ca.crt", "--ca.key", "/etc/kubernetes/pki/ca.key"]
+    env = {"KUBECONFIG": "/etc/kubernetes/admin.conf"}
+    res = master.host.edgeadm("addon", "edge-apps", *ca, "--master-public-addr", f"{master.ip}:6443", env=env)
+    assert res.returncode == 0, res.stderr
+    assert "[egress] kube-apiserver on this master reaches kubelets through tunnel-cloud" in res.stderr
+    mirror = master.get("pod", f"kube-apiserver-{master.name}", "-n", "kube-system")
+    command = mirror["spec"]["containers"][0]["command"]
+    assert "--egress-selector-config-file=/etc/kubernetes/edgeadm/egress-selector-configuration.yaml" in command
+    assert "--kubelet-preferred-address-types=Hostname,InternalIP,ExternalIP" in command
+    key = root / "etc/kubernetes/edgeadm/tunnel-egress-client.key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    # a re-run on the master changes nothing there (and does not restart the API server)
+    configured = _files(root, *watched)
+    again = master.host.edgeadm("addon", "edge-apps", *ca, "--master-public-addr", f"{master.ip}:6443", env=env)
+    assert again.returncode == 0 and "waiting for the kubelet to restart" not in again.stderr, again.stderr
+    assert _files(root, *watched) == configured
+
+    # the API server -> kubelet path now crosses tunnel-cloud: logs of a pod on the master (a cloud node) still
+    # come back once tunnel-cloud has learnt its routes (it reads them from a mounted ConfigMap, ~1-2 min)
+    proxy = next(p["metadata"]["name"] for p in master.pods() if p["metadata"]["name"].startswith("kube-proxy-"))
+    deadline = time.monotonic() + 300
+    while (logs := master.kubectl("logs", "-n", "kube-system", proxy, "--tail=1", check=False)).returncode != 0:
+        assert time.monotonic() < deadline, f"kubectl logs through tunnel-cloud: {logs.stderr}"
+        time.sleep(5)
+
+    out = master.host.edgeadm("detach", "edge-apps", env=env)
+    assert out.returncode == 0, out.stderr
+    assert _files(root, *watched) == files_before  # the manifest byte for byte; edgeadm's files and journal gone
+    mirror = master.get("pod", f"kube-apiserver-{master.name}", "-n", "kube-system")
+    assert not any(a.startswith("--egress-selector-config-file") for a in mirror["spec"]["containers"][0]["command"])
+    assert master.not_ready() == []
+    assert diff(before, snapshot(k)) == []
+    assert manifest.exists()

@@ -11,7 +11,7 @@ Things specific to a host under systemd-nspawn on a cgroup v1 machine:
 * the kubelet uses the cgroupfs driver and a cgroup root of its own (the controller hierarchies are the machine's);
 * this machine's capability bounding set lacks CAP_SYS_RESOURCE, so no process may lower its oom_score_adj: runc
   fails with "can't get final child's PID from pipe: EOF" on the kubelet's -997/-998 for critical pods unless
-  containerd clamps the scores (`restrict_oom_score_adj`, meant for rootless containerd);
+  containerd clamps the scores (`restrict_oom_score_adj`, which join's containerd config sets);
 * no kubeadm preflight error needs ignoring (SystemVerification only warns about cgroup v1); kubeadm never pulls
   (`imagePullPolicy: Never` skips its image step), so a missing image shows as a pod that does not start;
 * kube-proxy keeps the conntrack table size (`maxPerCore: 0`): nf_conntrack_max is the machine's, read-only in a
@@ -99,14 +99,6 @@ class MasterError(RuntimeError):
     pass
 
 
-def _restrict_oom_score_adj(config: str) -> str:
-    """containerd's config (join's template) with the CRI's oom_score_adj clamped (see the module docstring)."""
-    cri = '[plugins."io.containerd.grpc.v1.cri"]\n'
-    if cri not in config:
-        raise MasterError("containerd config template has no CRI section")
-    return config.replace(cri, cri + "  restrict_oom_score_adj = true\n", 1)
-
-
 class Master:
     """A one-node kubeadm cluster in a test host; `start()` returns when the Node is Ready and kube-proxy runs."""
 
@@ -173,7 +165,7 @@ class Master:
         files |= {f"/opt/cni/bin/{p.name}": p for p in sorted(Path("/usr/lib/cni").iterdir()) if p.is_file()}
         ctd_config = containerd_config(NodePaths(), pause_image=pause.IMAGE, systemd_cgroup=False).decode()
         files |= {
-            "/etc/containerd/config.toml": _restrict_oom_score_adj(ctd_config).encode(),
+            "/etc/containerd/config.toml": ctd_config.encode(),
             "/etc/systemd/system/containerd.service": containerd_unit(NodePaths()),
             "/etc/systemd/system/kubelet.service": KUBELET_UNIT.encode(),
             "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf": KUBELET_DROP_IN.encode(),

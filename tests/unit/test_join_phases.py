@@ -3,6 +3,7 @@ writes, that all of it is journaled, and that undoing the journal leaves the tre
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,8 +55,10 @@ def _stub_is_join_data(stub: StubJoin) -> JoinData:
 
 @pytest.fixture
 def stub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StubJoin:
-    monkeypatch.setattr(local, "run", lambda *a, **k: None)
-    monkeypatch.setattr(revert, "run", lambda *a, **k: None)
+    # our own seam to the machine's programs: every command "succeeds" quietly, `ip link show` finds no device
+    monkeypatch.setattr(local, "run", lambda argv, **k: subprocess.CompletedProcess(argv, 1 if argv[:3] == [
+        "ip", "link", "show"] else 0, "", ""))
+    monkeypatch.setattr(revert, "run", lambda argv, **k: subprocess.CompletedProcess(argv, 0, "", ""))
     proc = tmp_path / "proc"
     (proc / "net" / "ipv4").mkdir(parents=True)
     (proc / "net" / "ipv4" / "ip_forward").write_text("0")

@@ -14,6 +14,7 @@ from edgeadm import waiting
 from edgeadm.constants import EDGE_LABEL, EDGE_VIRTUAL_ADDR, LITE_APISERVER_PORT
 from edgeadm.node import units
 from edgeadm.node.api import NodeAPI
+from edgeadm.node.paths import CONTAINERD_SOCK
 from edgeadm.phases.join.data import JoinData
 
 
@@ -51,10 +52,17 @@ def kubelet_config(data: JoinData) -> None:
     h.write_file(paths.units / "kubelet.service", units.kubelet_unit(paths, after=after))
     for p in (paths.kubelet_conf, paths.kubelet_dir / "pki", paths.k8s / "manifests", Path("/var/log/pods"),
               Path("/var/log/containers"), Path("/var/lib/dockershim"), paths.cni_conf,
-              Path("/usr/libexec/kubernetes")):  # the kubelet's default volume plugin directory
+              Path("/usr/libexec/kubernetes"),  # the kubelet's default volume plugin directory
+              Path("/var/lib/cni")):  # CNI's state for this node's pods (host-local IP allocations)
         h.expect(p)
+    for bridge in units.cni_bridges(paths.cni_conf):  # made by CNI when the first pod starts; reset deletes it
+        h.netdev(bridge)
+    # What the kubelet will run is removed by reset (after the kubelet stops, before the runtime does): containerd's
+    # shims outlive its unit (KillMode=process), and pod network namespaces outlive their processes.
     if o.cri_socket:
         h.containers_on(o.cri_socket.removeprefix("unix://"), str(paths.bin / "edgeadm-ctr"))
+    else:
+        h.containers_on(CONTAINERD_SOCK, str(paths.bin / "ctr"))
 
 
 def kubelet_start(data: JoinData) -> None:
