@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar
@@ -92,6 +93,15 @@ class ImagesImported:
 
 
 @dataclass(frozen=True)
+class ChainsAdded:
+    """The kubelet, CNI plugins and kube-proxy add packet filter chains (KUBE-*, CNI-*) for this node; `before`
+    lists those that existed before join (`family/table/chain`), which undo leaves alone."""
+
+    op: ClassVar[str] = "chains"
+    before: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class NodeRegistered:
     """The kubelet registers a Node; undoing it is the reset workflow's job (it needs the API server)."""
 
@@ -100,9 +110,11 @@ class NodeRegistered:
 
 
 Entry = (FileWritten | DirCreated | Byproduct | UnitEnabled | NetdevExpected | SysctlSet | ContainersStarted
-         | ImagesImported | NodeRegistered)
+         | ImagesImported | ChainsAdded | NodeRegistered)
 _KINDS: dict[str, type[Entry]] = {k.op: k for k in (DirCreated, Byproduct, UnitEnabled, NetdevExpected, SysctlSet,
-                                                      ContainersStarted, ImagesImported, NodeRegistered)}
+                                                      ContainersStarted, ImagesImported, ChainsAdded, NodeRegistered)}
+CHAIN_PREFIXES = ("KUBE-", "CNI-")
+_CHAIN_KEY = re.compile(r"(ip|ip6)/(filter|nat|mangle|raw|security)/(KUBE|CNI)-[A-Za-z0-9_-]{1,60}")
 
 
 def to_dict(entry: Entry) -> dict[str, Any]:
@@ -131,6 +143,12 @@ def from_dict(raw: Any) -> Entry:
         if not isinstance(refs, list) or not all(isinstance(r, str) and is_reference(r) for r in refs):
             raise JournalError(f"journal entry `{op}` has refs that are not image references")
         values["refs"] = tuple(refs)
+    if kind is ChainsAdded:  # only our prefixes in known tables: undo never touches another chain
+        before = values["before"]
+        if not isinstance(before, (list, tuple)) or not all(isinstance(c, str) and _CHAIN_KEY.fullmatch(c)
+                                                           for c in before):
+            raise JournalError(f"journal entry `{op}` names chains edgeadm does not manage")
+        values["before"] = tuple(before)
     return kind(**values)
 
 

@@ -12,7 +12,9 @@ from pathlib import Path
 from edgeadm import events as ev
 from edgeadm.errors import EdgeadmError
 from edgeadm.host.journal import (
+    CHAIN_PREFIXES,
     Byproduct,
+    ChainsAdded,
     ContainersStarted,
     DirCreated,
     FileWritten,
@@ -45,6 +47,28 @@ def run(argv: Sequence[str], *, check: bool = True, timeout: float = 120, input_
         last = (res.stderr.strip().splitlines() or [""])[-1]
         raise HostError(f"`{' '.join(argv[:4])}` failed (exit {res.returncode}): {last}")
     return res
+
+
+def iptables_save(family: str) -> str:
+    """`iptables-save` (family `ip`) or `ip6tables-save` (`ip6`); empty when the machine has no such program."""
+    program = "iptables-save" if family == "ip" else "ip6tables-save"
+    if shutil.which(program) is None:
+        return ""
+    res = run([program], check=False, timeout=60)
+    return res.stdout if res.returncode == 0 else ""
+
+
+def filter_chains() -> set[str]:
+    """`family/table/chain` of every KUBE-* and CNI-* chain now."""
+    out: set[str] = set()
+    for family in ("ip", "ip6"):
+        table = ""
+        for line in iptables_save(family).splitlines():
+            if line.startswith("*"):
+                table = line[1:].strip()
+            elif line.startswith(":") and line[1:].startswith(CHAIN_PREFIXES):
+                out.add(f"{family}/{table}/{line[1:].split()[0]}")
+    return out
 
 
 def sysctl_path(key: str) -> Path:
@@ -179,6 +203,12 @@ class LocalHost:
                 continue
             run([*base, "images", "import", str(path)], timeout=300)
         return added
+
+    def chains_added(self) -> None:
+        """Note the KUBE-*/CNI-* packet filter chains that exist now; reset removes those added after."""
+        if self._would("note the packet filter chains the kubelet and CNI will add"):
+            return
+        self.journal.add(ChainsAdded(tuple(sorted(filter_chains()))))
 
     def node_registered(self, name: str) -> None:
         """Note that the kubelet is about to register Node `name` (reset deletes it through the API)."""

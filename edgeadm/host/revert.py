@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from edgeadm.errors import EdgeadmError
 from edgeadm.host import journal as jr
-from edgeadm.host.local import run, sysctl_path
+from edgeadm.host.local import filter_chains, iptables_save, run, sysctl_path
 
 
 @dataclass(frozen=True)
@@ -121,11 +122,33 @@ def undo_one(entry: jr.Entry) -> None:
             run(["ip", "link", "delete", entry.name])
     elif isinstance(entry, jr.ContainersStarted):
         _remove_containers(entry)
+    elif isinstance(entry, jr.ChainsAdded):
+        _remove_chains(set(entry.before))
     elif isinstance(entry, jr.ImagesImported):
         if entry.refs:  # by name; `--sync` waits for containerd to drop the content nothing else uses
             run([entry.ctr, "-a", entry.socket, "-n", "k8s.io", "images", "rm", "--sync", *entry.refs], check=False)
     elif isinstance(entry, jr.SysctlSet):
         sysctl_path(entry.key).write_text(entry.prior)
+
+
+def _remove_chains(before: set[str]) -> None:
+    """Remove the KUBE-*/CNI-* chains added since join, and every rule that jumps to them, in every table."""
+    added = filter_chains() - before
+    for family in ("ip", "ip6"):
+        program = "iptables" if family == "ip" else "ip6tables"
+        table = ""
+        for line in iptables_save(family).splitlines():
+            if line.startswith("*"):
+                table = line[1:].strip()
+            elif line.startswith("-A "):
+                spec = shlex.split(line)
+                target = spec[spec.index("-j") + 1] if "-j" in spec[:-1] else ""
+                if f"{family}/{table}/{target}" in added:  # a jump into a chain we remove (from any chain)
+                    run([program, "-t", table, "-D", *spec[1:]], check=False)
+        mine = sorted(k.split("/")[1:] for k in added if k.startswith(f"{family}/"))
+        for flag in ("-F", "-X"):  # empty them all first: they may jump to each other
+            for table, chain in mine:
+                run([program, "-t", table, flag, chain], check=False)
 
 
 def _remove_containers(entry: jr.ContainersStarted) -> None:

@@ -8,10 +8,12 @@ from the repository's virtualenv (bind-mounted read-only).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -35,6 +37,27 @@ KUBELET_SYSCTLS = {"vm.overcommit_memory": "1", "vm.panic_on_oom": "0", "kernel.
                    "kernel.keys.root_maxbytes": "25000000"}
 # What a file listing ignores: kernel filesystems, runtime state, logs, caches that systemd itself rewrites.
 LISTING_EXCLUDES = ("proc", "sys", "dev", "run", "tmp", "var/log", "var/tmp", "var/cache", "var/lib/systemd")
+# Inside the host's /run: what systemd, journald and udev keep for themselves while the host runs (state that
+# changes with every unit start, not something join or reset leaves).
+INSIDE_EXCLUDES = ("/run/systemd", "/run/log", "/run/udev", "/run/dbus", "/run/user", "/run/mount", "/run/lock",
+                   "/run/credentials", "/run/utmp", "/run/initctl", "/run/sshd")
+# Values the kernel changes on its own: counters, random numbers, the last pid.
+VOLATILE_SYSCTLS = ("kernel.random.", "kernel.ns_last_pid", "kernel.pty.nr", "net.netfilter.nf_conntrack_count",
+                    "kernel.perf_event_max_sample_rate", "vm.stat_refresh", "kernel.core_pipe_limit",
+                    "net.ipv4.route.gc_", "net.ipv6.route.gc_", "fs.")
+_DIGESTS: dict[tuple[int, int, int, int, int], str] = {}
+
+
+def _digest(path: str, st: os.stat_result) -> str:
+    """A regular file's sha256, cached by inode, size and times (a rewrite changes the ctime at least)."""
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    if key not in _DIGESTS:
+        h = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        _DIGESTS[key] = h.hexdigest()[:16]
+    return _DIGESTS[key]
 
 
 def rootfs(*, build: bool) -> Path:
@@ -212,7 +235,8 @@ class TestHost:
 
     # ---------------------------------------------------------------------------------------- state listings
     def files(self) -> dict[str, str]:
-        """Every path in the host's tree (minus LISTING_EXCLUDES) with its type, mode and size or link target."""
+        """Every path in the host's tree (minus LISTING_EXCLUDES) with its type, mode, owner, and a regular file's
+        size and content hash, or a link's target."""
         out: dict[str, str] = {}
         root = str(self.root)
         for dirpath, dirnames, filenames in os.walk(root):
@@ -225,13 +249,51 @@ class TestHost:
                 p = os.path.join(dirpath, name)
                 st = os.lstat(p)
                 key = os.path.normpath(os.path.join(rel, name))
+                owner = f"{st.st_uid}:{st.st_gid}"
                 if os.path.islink(p):
-                    out[key] = "link:" + os.readlink(p)
+                    out[key] = f"link:{owner}:" + os.readlink(p)
                 elif os.path.isdir(p):
-                    out[key] = f"dir:{oct(st.st_mode & 0o7777)}"
+                    out[key] = f"dir:{oct(st.st_mode & 0o7777)}:{owner}"
+                elif stat.S_ISREG(st.st_mode):
+                    out[key] = f"file:{oct(st.st_mode & 0o7777)}:{owner}:{st.st_size}:{_digest(p, st)}"
                 else:
-                    out[key] = f"file:{oct(st.st_mode & 0o7777)}:{st.st_size}"
+                    out[key] = f"special:{oct(st.st_mode)}:{owner}"
         return out
+
+    def inside(self, *tops: str) -> list[str]:
+        """Paths under tmpfs mounts of the host (/tmp, /run) as the host sees them: from outside they are empty."""
+        script = ("for t in " + " ".join(tops) + "; do find \"$t\" -xdev -printf '%p %y %m %u:%g %s\\n'; done "
+                  "2>/dev/null; true")
+        listed = [line.split() for line in self.exec(["sh", "-c", script]).stdout.splitlines()]
+        # a directory's size is its entries' bookkeeping, not content: compare files' sizes only
+        return sorted(" ".join(f if f[1] == "f" else f[:4]) for f in listed
+                      if len(f) == 5 and not f[0].startswith(INSIDE_EXCLUDES))
+
+    def addresses(self) -> list[str]:
+        """Every address on every link, and every route of every table (the edge address, CNI's bridge...)."""
+        addrs = [" ".join(line.split()[1:4]) for line in self.exec(["ip", "-o", "addr"]).stdout.splitlines()]
+        routes = self.exec(["ip", "route", "show", "table", "all"]).stdout.splitlines()
+        return sorted(addrs) + sorted("route " + r for r in routes if r.strip())
+
+    def sysctls(self) -> list[str]:
+        """The host's kernel settings under net., vm. and kernel. (counters and random values left out)."""
+        out = self.exec(["sysctl", "-a"], check=False).stdout.splitlines()
+        return sorted(line for line in out if line.startswith(("net.", "vm.", "kernel."))
+                      and not line.startswith(VOLATILE_SYSCTLS))
+
+    def rules(self) -> list[str]:
+        """The host's packet filter rules (iptables-save without counters, and nft's ruleset)."""
+        saved = self.exec(["sh", "-c", "iptables-save 2>/dev/null; ip6tables-save 2>/dev/null; true"]).stdout
+        lines = [re.sub(r"\s*\[\d+:\d+\]", "", line).strip() for line in saved.splitlines()]
+        # Left out: comments, table headers and COMMIT, and built-in chains with the default ACCEPT policy. An
+        # instantiated table holding nothing else filters nothing; custom chains, rules and policies all count.
+        return sorted(line for line in lines if line and not line.startswith(("#", "*")) and line != "COMMIT"
+                      and not re.fullmatch(r":(INPUT|OUTPUT|FORWARD|PREROUTING|POSTROUTING) ACCEPT", line))
+
+    def mounts(self) -> list[str]:
+        """Mount points in the host's mount namespace with their file system types."""
+        info = self.exec(["cat", "/proc/self/mountinfo"]).stdout.splitlines()
+        return sorted(f"{f[4]} {f[f.index('-') + 1]}" for f in (line.split() for line in info))
 
     def units(self) -> list[str]:
         files = self.exec(["systemctl", "list-unit-files", "--no-legend", "--no-pager"]).stdout.split("\n")
@@ -245,7 +307,9 @@ class TestHost:
         return sorted(line.split(":")[1].strip().split("@")[0] for line in out.splitlines() if line.strip())
 
     def state(self) -> dict[str, object]:
-        return {"files": self.files(), "units": self.units(), "netdevs": self.netdevs()}
+        return {"files": self.files(), "units": self.units(), "netdevs": self.netdevs(),
+                "addresses": self.addresses(), "sysctls": self.sysctls(), "rules": self.rules(),
+                "mounts": self.mounts(), "inside": self.inside("/tmp", "/run")}
 
     def stop(self) -> None:
         """Stop the host and remove all it left on this machine; a second call does nothing (the slot may be reused)."""
@@ -303,7 +367,7 @@ def state_diff(before: dict[str, object], after: dict[str, object]) -> list[str]
     out += [f"file gone: {k}" for k in sorted(fb.keys() - fa.keys())]
     out += [f"file left behind: {k}" for k in sorted(fa.keys() - fb.keys())]
     out += [f"file changed: {k}: {fb[k]} -> {fa[k]}" for k in sorted(fb.keys() & fa.keys()) if fb[k] != fa[k]]
-    for key in ("units", "netdevs"):
+    for key in ("units", "netdevs", "addresses", "sysctls", "rules", "mounts", "inside"):
         b, a = before[key], after[key]
         assert isinstance(b, list) and isinstance(a, list)
         out += [f"{key} gone: {x}" for x in sorted(set(b) - set(a))]

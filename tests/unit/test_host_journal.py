@@ -101,3 +101,14 @@ def test_node_entry_is_undone_by_the_callback_or_left_alone(state_dir: Path) -> 
     left = host.undo(h.journal, node=refuse)
     assert [str(item) for item in left] == ["node edge2: API server unreachable"]
     assert host.Journal.load(state_dir) is not None  # the journal keeps what is left
+
+
+def test_chain_entries_name_only_our_chains() -> None:
+    from edgeadm.host import journal as jr
+
+    entry = jr.ChainsAdded(("ip/filter/KUBE-FIREWALL", "ip6/nat/CNI-HOSTPORT-DNAT"))
+    assert jr.from_dict(jr.to_dict(entry)) == entry
+    for hostile in (["ip/filter/INPUT"], ["ip/filter/KUBE-X; rm -rf /"], ["ip/broute/KUBE-X"], "ip/filter/KUBE-X",
+                    [7]):
+        with pytest.raises(jr.JournalError, match="names chains edgeadm does not manage"):
+            jr.from_dict({"op": "chains", "before": hostile})

@@ -57,6 +57,8 @@ def kubelet_config(data: JoinData) -> None:
         h.expect(p)
     for bridge in units.cni_bridges(paths.cni_conf):  # made by CNI when the first pod starts; reset deletes it
         h.netdev(bridge)
+    h.expect(Path("/run/netns"))  # where the runtime pins pod network namespaces
+    h.chains_added()  # the kubelet's KUBE-* chains, CNI's and kube-proxy's, removed by reset
     # What the kubelet will run is removed by reset (after the kubelet stops, before the runtime does): containerd's
     # shims outlive its unit (KillMode=process), and pod network namespaces outlive their processes.
     if o.cri_socket:
