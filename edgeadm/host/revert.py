@@ -152,7 +152,7 @@ def _remove_chains(before: set[str]) -> None:
 
 
 def _remove_containers(entry: jr.ContainersStarted) -> None:
-    """Stop and remove what the kubelet ran in containerd's k8s.io namespace (only on runtimes we did not install)."""
+    """Stop and remove what the kubelet ran in containerd's k8s.io namespace, and the pods' network namespaces."""
     base = [entry.ctr, "-a", entry.socket, "-n", "k8s.io"]
     for kind in ("tasks", "containers"):
         res = run([*base, kind, "ls", "-q"], check=False)
