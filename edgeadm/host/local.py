@@ -58,12 +58,14 @@ def iptables_save(family: str) -> str:
     return res.stdout if res.returncode == 0 else ""
 
 
-def filter_chains() -> set[str]:
-    """`family/table/chain` of every KUBE-* and CNI-* chain now."""
+def filter_chains(saved: dict[str, str] | None = None) -> set[str]:
+    """`family/table/chain` of every KUBE-* and CNI-* chain in `saved` (family -> iptables-save text; default:
+    now)."""
     out: set[str] = set()
     for family in ("ip", "ip6"):
         table = ""
-        for line in iptables_save(family).splitlines():
+        text = saved[family] if saved is not None else iptables_save(family)
+        for line in text.splitlines():
             if line.startswith("*"):
                 table = line[1:].strip()
             elif line.startswith(":") and line[1:].startswith(CHAIN_PREFIXES):

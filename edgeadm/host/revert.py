@@ -133,11 +133,12 @@ def undo_one(entry: jr.Entry) -> None:
 
 def _remove_chains(before: set[str]) -> None:
     """Remove the KUBE-*/CNI-* chains added since join, and every rule that jumps to them, in every table."""
-    added = filter_chains() - before
+    saved = {family: iptables_save(family) for family in ("ip", "ip6")}
+    added = filter_chains(saved) - before
     for family in ("ip", "ip6"):
         program = "iptables" if family == "ip" else "ip6tables"
         table = ""
-        for line in iptables_save(family).splitlines():
+        for line in saved[family].splitlines():
             if line.startswith("*"):
                 table = line[1:].strip()
             elif line.startswith("-A "):

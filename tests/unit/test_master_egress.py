@@ -174,3 +174,29 @@ def test_a_manifest_we_do_not_understand_is_refused(tmp_path: Path, text: str | 
         paths.manifest.write_text(text)
     with pytest.raises(error, match=message):
         master.read_manifest(paths)
+
+
+class EndpointsKube:
+    """Our KubeAPI seam answering only the `kubernetes` Endpoints (the cluster's API server addresses)."""
+
+    def __init__(self, *ips: str) -> None:
+        self.ips = ips
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        assert (kind, name, namespace) == ("Endpoints", "kubernetes", "default")
+        return {"subsets": [{"addresses": [{"ip": ip} for ip in self.ips]}]}
+
+
+def test_a_master_of_another_cluster_is_refused_before_any_change(stub: StubAddon, tmp_path: Path) -> None:
+    from edgeadm.phases.addon.preflight import apiserver_egress
+
+    before = listing(tmp_path)
+    assert apiserver_egress(EndpointsKube("10.214.0.10"), stub.master_paths).errors == []  # type: ignore[arg-type]
+    refused = apiserver_egress(EndpointsKube("10.0.0.5", "10.0.0.6"), stub.master_paths)  # type: ignore[arg-type]
+    assert refused.errors == ["the kube-apiserver on this machine advertises 10.214.0.10, which is not one of this "
+                              "cluster's API servers (10.0.0.5, 10.0.0.6); run addon on a master of this cluster, or "
+                              "pass --skip-phases egress"]
+    stub.master_paths.manifest.unlink()
+    missing = apiserver_egress(EndpointsKube("10.214.0.10"), stub.master_paths)  # type: ignore[arg-type]
+    assert len(missing.errors) == 1 and "runs no kube-apiserver static pod" in missing.errors[0]
+    assert listing(tmp_path) == {k: v for k, v in before.items() if "kube-apiserver.yaml" not in k}

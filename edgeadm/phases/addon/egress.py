@@ -41,12 +41,13 @@ def run(data: AddonData) -> None:
         pair = pki.KeyPair(old_crt.encode(), old_key.encode())
     else:
         pair = pki.sign_pair(ca.cert, ca.key, cn=CLIENT_CN, client=True)
+    url = egress_url(data)
     h = data.master_host()
     h.ensure_dir(paths.egress_dir)
     h.write_file(crt, pair.cert_pem, 0o644)
     h.write_file(key, pair.key_pem, 0o600)
     h.write_file(paths.egress_dir / "egress-selector-configuration.yaml", master.egress_configuration(
-        egress_url(data), paths), 0o600)
+        url, paths), 0o600)
     wanted = master.with_egress(pod, paths)
     if wanted != pod:
         h.write_file(paths.manifest, master.manifest_bytes(wanted), 0o600)
@@ -55,7 +56,7 @@ def run(data: AddonData) -> None:
                                      "the API server"))
             wait_for_apiserver(data.kube, wanted, timeout=data.options.timeout)
     data.events.emit(ev.Step(f"[egress] kube-apiserver on this master reaches kubelets through tunnel-cloud "
-                             f"({egress_url(data)})"))
+                             f"({url})"))
 
 
 def wait_for_apiserver(kube: KubeAPI, pod: dict[str, Any], *, timeout: float) -> None:

@@ -62,6 +62,21 @@ def api_server_addresses(kube: KubeAPI) -> set[str]:
     return {a.get("ip") for s in eps.get("subsets") or [] for a in s.get("addresses") or [] if a.get("ip")}
 
 
+def apiserver_egress(kube: KubeAPI, paths: master.MasterPaths) -> Outcome:
+    """This machine runs a kube-apiserver static pod, and it is one of this cluster's API servers."""
+    try:
+        pod = master.read_manifest(paths)
+    except PreflightError as exc:
+        return Outcome(errors=[f"{exc.message}; {exc.hint}"])
+    address = master.advertise_address(pod)
+    served = api_server_addresses(kube)
+    if address and served and address not in served:
+        return Outcome(errors=[f"the kube-apiserver on this machine advertises {address}, which is not one of "
+                               f"this cluster's API servers ({', '.join(sorted(served))}); run addon on a master "
+                               "of this cluster, or pass --skip-phases egress"])
+    return Outcome()
+
+
 def run(data: AddonData) -> None:
     data.events.emit(ev.Step("[preflight] Running pre-flight checks"))
     o = data.options
@@ -137,26 +152,13 @@ def run(data: AddonData) -> None:
         return Outcome(warnings=[evidence.warning] if evidence.warning else [],
                        errors=[evidence.error] if evidence.error else [])
 
-    def apiserver_egress() -> Outcome:
-        try:
-            pod = master.read_manifest(data.master_paths)
-        except PreflightError as exc:
-            return Outcome(errors=[f"{exc.message}; {exc.hint}"])
-        address = master.advertise_address(pod)
-        served = api_server_addresses(data.kube)
-        if address and served and address not in served:
-            return Outcome(errors=[f"the kube-apiserver on this machine advertises {address}, which is not one of "
-                                   f"this cluster's API servers ({', '.join(sorted(served))}); run addon on a "
-                                   "master of this cluster, or pass --skip-phases egress"])
-        return Outcome()
-
     checks = [
         Check("CACertificate", ca_cert), Check("CAKey", ca_key), Check("CAKeyPair", pair),
         Check("ClusterCA", cluster_ca), Check("KubernetesVersion", version), Check("ControlPlaneNodes", control_plane),
         Check("MasterPublicAddress", master_address), Check("TokenSigning", token_signing),
     ]
     if "egress" not in o.skip_phases:
-        checks.append(Check("APIServerEgress", apiserver_egress))
+        checks.append(Check("APIServerEgress", lambda: apiserver_egress(data.kube, data.master_paths)))
     run_checks(checks, o.ignore_preflight_errors, data.events)
     try:
         data.ca()

@@ -19,11 +19,12 @@ def run(data: JoinData) -> None:
     archives = [images.inspect(pkg.path(rel), arch=pkg.arch) for rel in rels]
     ctr = paths.bin / ("edgeadm-ctr" if o.cri_socket else "ctr")
     socket = data.cri_socket.removeprefix("unix://")
-    data.events.emit(ev.Step(f"[images] Importing {sum(len(a.refs) for a in archives)} images from the package"))
+    total = sum(len(a.refs) for a in archives)
+    data.events.emit(ev.Step(f"[images] Importing {total} images from the package"))
     added = data.host().import_images(str(ctr), socket, [(Path(a.path), a.refs) for a in archives],
                                       own_runtime=o.cri_socket is None)
     for archive in archives:
         data.events.emit(ev.Detail(f"  {', '.join(archive.refs)}"))
-    if o.cri_socket and len(added) < sum(len(a.refs) for a in archives):
-        data.events.emit(ev.Step(f"[images] {sum(len(a.refs) for a in archives) - len(added)} of them were "
+    if o.cri_socket and len(added) < total:
+        data.events.emit(ev.Step(f"[images] {total - len(added)} of them were "
                                  "already in the runtime and are left to it on reset"))
