@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from edgeadm import events as ev
+from edgeadm import testhooks
 from edgeadm.kube.errors import KubeError
 from edgeadm.kube.types import KubeAPI
 from edgeadm.record import (
@@ -91,6 +92,7 @@ class Applier:
                 self.record.add_changed(ref, current, restore_paths)
             self.record.save(self.kube)
         result = self.kube.apply(obj)
+        testhooks.passed(testhooks.OBJECT_APPLIED)
         if current is None:
             outcome = CREATED
         elif self.kube.dry_run:

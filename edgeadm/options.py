@@ -233,6 +233,27 @@ class ResetOptions:
     delete_node: bool = True
 
 
+# A label key as Kubernetes validates it: an optional DNS-subdomain prefix and "/", then a name of at most 63.
+_LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+
+
+def parse_label_key(value: str, flag: str) -> str:
+    prefix, _, name = value.rpartition("/")
+    if not re.fullmatch(_LABEL_NAME, name) or (prefix and (len(prefix) > 253
+                                                           or not re.fullmatch(_DNS_SUBDOMAIN, prefix))):
+        raise UsageError(f"`{value}` is not a label key", hint="e.g. topology.kubernetes.io/zone", flag=flag)
+    return value
+
+
+@dataclass(frozen=True)
+class StatusOptions:
+    site_label: str
+
+    @classmethod
+    def parse(cls, *, site_label: str) -> StatusOptions:
+        return cls(site_label=parse_label_key(site_label, "--site-label"))
+
+
 def _flagged(flag: str | None, fn: Callable[[], T]) -> T:
     """Run a parser of `tokens`; its ConfigError becomes a usage error naming the flag."""
     try:

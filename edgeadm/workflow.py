@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from edgeadm import events as ev
+from edgeadm import testhooks
 from edgeadm.errors import EdgeadmError, PhaseError, UsageError
 
 C = TypeVar("C", contravariant=True)
 
-# Testing hook, documented in README: when set to a phase name, the process kills itself with SIGKILL right after
-# that phase, which is exactly what a crash or `kill -9` at that step boundary does. The kill-and-re-run tests use
-# it; it changes nothing when unset.
-CRASH_AFTER_ENV = "EDGEADM_TEST_CRASH_AFTER"
 
 
 @dataclass(frozen=True)
@@ -60,7 +55,6 @@ class Runner(Generic[C]):
         """
         self.validate()
         ran: list[str] = []
-        crash_after = os.environ.get(CRASH_AFTER_ENV)
         for p in self.phases:
             if p.name in self.skip or (p.run_if is not None and not p.run_if(ctx)):
                 continue
@@ -80,8 +74,7 @@ class Runner(Generic[C]):
                 raise
             ran.append(p.name)
             self.events.emit(ev.PhaseDone(p.name, time.monotonic() - started))
-            if crash_after == p.name:
-                os.kill(os.getpid(), signal.SIGKILL)
+            testhooks.after_phase(p.name)
         return ran
 
 

@@ -41,6 +41,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "version": ("edgeadm.cli.version", "version",
                 "Print the edgeadm version and the cluster's version when reachable."),
     "package": ("edgeadm.cli.package", "package", "Build static install packages."),
+    "status": ("edgeadm.cli.status", "status", "Show the edge components and each site's and node's state "
+                                               "(read-only)."),
 }
 
 

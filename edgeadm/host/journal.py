@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar
 
+from edgeadm import testhooks
 from edgeadm.errors import EdgeadmError
 from edgeadm.images import is_reference
 
@@ -196,6 +197,7 @@ class Journal:
         body = {"meta": self.meta, "entries": [to_dict(e) for e in self.entries]}
         tmp.write_text(json.dumps(body, indent=1))
         os.replace(tmp, self.path)
+        testhooks.passed(testhooks.JOURNAL_WRITE)
 
     def add(self, entry: Entry) -> None:
         self.entries.append(entry)

@@ -183,10 +183,11 @@ def test_edge_and_plain_nodes_join_and_reset_leaves_no_trace(env: Env, make_host
         k.delete("v1", "Pod", f"p-{name}", "default")  # the API object outlives its deleted Node
 
 
-JOIN_PHASES = ["discovery", "package", "preflight", "install", "runtime", "kubelet-config", "edge", "kubelet-start"]
+# The phase boundaries before the journal exists (discovery, package): a kill there must leave nothing either.
+EARLY_PHASES = ["discovery", "package"]
 
 
-@pytest.mark.parametrize("phase", JOIN_PHASES)
+@pytest.mark.parametrize("phase", EARLY_PHASES)
 def test_killed_join_then_reset_leaves_no_trace(env: Env, make_host: Any, phase: str) -> None:
     h = make_host(f"kill-{phase}")
     before = h.state()
@@ -199,6 +200,45 @@ def test_killed_join_then_reset_leaves_no_trace(env: Env, make_host: Any, phase:
     diff = hosts.state_diff(before, h.state())
     assert not diff, "\n".join(diff)
     assert node(env, h.name) is None
+
+
+def test_join_killed_after_every_journal_write_then_reset_leaves_no_trace(env: Env, make_host: Any) -> None:
+    """Kill join right after its n-th journal write, for every n (the journal is written before each change, so
+    this also covers "killed between noting a change and making it"); reset must then leave no trace. The loop ends
+    when join writes fewer than n times and finishes: that is the re-join on a host reset many times. Then reset is
+    killed after each of its own journal writes, and re-run, until it finishes: still no trace."""
+    h = make_host("kill-writes")
+    before = h.state()
+    info = env.join_info()
+    n = 0
+    while True:
+        n += 1
+        res = h.edgeadm(*join_args(env, info), env={"EDGEADM_TOKEN": info["token"],
+                                                    "EDGEADM_TEST_CRASH_AT": f"journal-write:{n}"})
+        if res.returncode == 0:
+            break
+        assert res.returncode in (-9, 137), f"write {n}: {res.stderr}"
+        out = h.edgeadm("reset", "-f")
+        assert out.returncode == 0, f"write {n}: {out.stderr}"
+        diff = hosts.state_diff(before, h.state())
+        assert not diff, f"after a kill at journal write {n}:\n" + "\n".join(diff)
+        assert node(env, h.name) is None, f"write {n}"
+    assert n > 20, f"join wrote its journal only {n - 1} times"  # the crash points were really reached
+    wait_ready(env, h.name)
+
+    resets = 0
+    while True:
+        resets += 1
+        out = h.edgeadm("reset", "-f", env={"EDGEADM_TEST_CRASH_AT": "journal-write:1"})
+        if out.returncode == 0:
+            break
+        assert out.returncode in (-9, 137), f"reset {resets}: {out.stderr}"
+        assert resets < 200
+    assert resets > 10, f"reset wrote its journal only {resets - 1} times"
+    diff = hosts.state_diff(before, h.state())
+    assert not diff, "after resets killed at every journal write:\n" + "\n".join(diff)
+    assert node(env, h.name) is None
+    print(f"join journal writes: {n - 1}; reset runs to finish: {resets}")
 
 
 def _escaping_package(d: Path) -> Path:
@@ -350,3 +390,56 @@ def test_existing_runtime_is_used_and_never_removed(env: Env, make_host: Any) ->
     assert h.exec(["systemctl", "is-active", "containerd"]).stdout.strip() == "active"
     assert h.exec(["systemctl", "is-enabled", "containerd"]).stdout.strip() == "enabled"
     assert node(env, "own-runtime") is None
+
+
+# Each kind of change join makes, the journal entries whose undo a case breaks, and what the host oracle must then
+# report (a substring of one of its lines for each item).
+ORACLE_BREAKS: dict[str, tuple[Any, tuple[str, ...]]] = {
+    "file content": (lambda e: e.get("path") == "/etc/sysctl.d/99-edgeadm.conf",
+                     ("file changed: etc/sysctl.d/99-edgeadm.conf",)),
+    "sysctl": (lambda e: e["op"] == "sysctl", ("sysctls gone: net.ipv4.ip_forward = 0",
+                                               "sysctls left behind: net.ipv4.ip_forward = 1")),
+    "unit and address": (lambda e: e["op"] == "unit" and e["name"] == "lite-apiserver.service",
+                         ("units left behind: active lite-apiserver.service",
+                          "addresses left behind: lo inet 169.254.20.11")),
+    "rule": (lambda e: e["op"] == "chains", ("rules left behind: :KUBE-FIREWALL",)),
+}
+
+
+def test_host_oracle_catches_each_broken_undo(env: Env, make_host: Any) -> None:
+    """Break reset's undo of one kind of change at a time (drop its entries from the journal before reset) and
+    show the host comparison reports the leftover; then undo just those entries and show it reports nothing."""
+    h = make_host("oracle")
+    conf = h.root / "etc/sysctl.d/99-edgeadm.conf"  # a file the admin had: join backs it up and rewrites it
+    conf.write_text("# the admin's own settings\n")
+    before = h.state()
+    state_dir = h.root / "var/lib/edgeadm"
+    for kind, (dropped, expected) in ORACLE_BREAKS.items():
+        info = env.join_info()
+        res = h.edgeadm(*join_args(env, info), env={"EDGEADM_TOKEN": info["token"]})
+        assert res.returncode == 0, f"{kind}: {res.stderr}"
+        saved = h.root.parent / f"saved-{h.name}"
+        shutil.copytree(state_dir, saved, symlinks=True)
+        journal = json.loads((state_dir / "journal.json").read_text())
+        kept = [e for e in journal["entries"] if not dropped(e)]
+        assert len(kept) < len(journal["entries"]), f"{kind}: no entry to drop"
+        (state_dir / "journal.json").write_text(json.dumps({**journal, "entries": kept}))
+        out = h.edgeadm("reset", "-f")
+        assert out.returncode == 0, f"{kind}: {out.stderr}"
+        diff = hosts.state_diff(before, h.state())
+        for item in expected:
+            assert any(item in line for line in diff), f"{kind}: the oracle did not report {item!r}: {diff}"
+        # undo exactly the dropped entries: the host is back as it was
+        shutil.copytree(saved, state_dir, symlinks=True)
+        shutil.rmtree(saved)
+        (state_dir / "journal.json").write_text(json.dumps(
+            {**journal, "entries": [e for e in journal["entries"] if dropped(e)]}))
+        out = h.edgeadm("reset", "-f")
+        assert out.returncode == 0, f"{kind}: {out.stderr}"
+        if kind == "unit and address":
+            # the broken reset removed the unit file while the service ran; systemd's reload then dropped the
+            # unit's ExecStopPost, which is what removes the address: the test removes it by hand
+            h.exec(["ip", "addr", "del", "169.254.20.11/32", "dev", "lo"])
+        diff = hosts.state_diff(before, h.state())
+        assert not diff, f"{kind}: " + "\n".join(diff)
+    assert conf.read_text() == "# the admin's own settings\n"

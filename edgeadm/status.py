@@ -1,0 +1,265 @@
+"""What the edge capabilities are doing right now, read from the cluster: the edge components' roll-out, and per
+site and per node whether the node is Ready, connected to tunnel-cloud, served by its lite-apiserver, and what its
+peers' edge-health vote says. Read-only; shared by `edgeadm status` and `addon --wait`.
+
+Where each fact comes from (all through the API server; the master cannot reach edge nodes directly):
+- tunnel: ConfigMap `edge-system/tunnel-nodes`, which tunnel-cloud rewrites (every 60 s) with the nodes whose
+  stream it holds. tunnel-cloud drops a stream about 6 s after the edge stops answering its keepalives.
+- lite-apiserver: an edge node's kubelet talks to the API server only through its lite-apiserver (join writes
+  that kubeconfig), so a recently renewed node Lease means lite-apiserver served the kubelet then.
+- edge-health: the `nodeunhealth` annotation, which edge-health sets when a majority of the node's peers cannot
+  reach it and removes when they can again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from edgeadm.constants import CONTROL_PLANE_LABELS, EDGE_LABEL_KEY, EDGE_NAMESPACE, LEGACY_EDGE_LABEL_KEY
+from edgeadm.kube.types import KubeAPI
+
+DEFAULT_SITE_LABEL = "topology.kubernetes.io/zone"
+NO_SITE = "-"
+# The edge components addon deploys, in the order `addon --wait` reports them.
+COMPONENTS = (("Deployment", "tunnel-cloud"), ("Deployment", "edge-health-admission"),
+              ("Deployment", "application-grid-controller"), ("DaemonSet", "tunnel-edge"),
+              ("DaemonSet", "edge-health"), ("DaemonSet", "application-grid-wrapper-node"),
+              ("DaemonSet", "edge-kube-proxy"))
+TUNNEL_NODES = "tunnel-nodes"  # tunnel-cloud's record of connected nodes (hosts file format)
+UNHEALTHY_ANNOTATION = "nodeunhealth"
+# A node Lease renewed within this many seconds counts as "heard from" (kube-controller-manager's default
+# node-monitor-grace-period is 40-50 s; the kubelet renews every 10 s).
+HEARD_WITHIN = 40.0
+
+
+@dataclass(frozen=True)
+class Component:
+    kind: str
+    name: str
+    present: bool
+    ready: int = 0
+    desired: int = 0
+    version: str = ""
+
+    @property
+    def rolled_out(self) -> bool:
+        return self.present and self.ready >= self.desired
+
+    def summary(self) -> str:
+        if not self.present:
+            return "absent"
+        return f"{self.ready}/{self.desired} ready"
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    name: str
+    site: str
+    role: str  # edge | cloud | control-plane
+    ready: str  # the Ready condition: True | False | Unknown
+    kubelet: str
+    heard_seconds_ago: float | None  # since the node Lease was renewed
+    tunnel: str  # connected | not-connected | - (not an edge node) | no-tunnel-cloud
+    lite_apiserver: str  # serving | not-heard-from | - (not an edge node)
+    edge_health: str  # ok | voted-unhealthy | not-running | - (not an edge node)
+    components: dict[str, str] = field(default_factory=dict)  # pod's app -> "<version> ready|not-ready"
+
+
+@dataclass(frozen=True)
+class SiteStatus:
+    name: str
+    nodes: int
+    ready: int
+    edge: int
+    tunnel_connected: int
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    site_label: str
+    edge_apps: bool
+    components: list[Component]
+    sites: list[SiteStatus]
+    nodes: list[NodeStatus]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"siteLabel": self.site_label, "edgeApps": self.edge_apps,
+                "components": [{**asdict(c), "rolledOut": c.rolled_out} for c in self.components],
+                "sites": [asdict(s) for s in self.sites],
+                "nodes": [_camel(asdict(n)) for n in self.nodes]}
+
+
+def _camel(d: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in d.items():
+        head, *rest = k.split("_")
+        out[head + "".join(w.title() for w in rest)] = v
+    return out
+
+
+def _image_tag(obj: dict[str, Any]) -> str:
+    containers = ((obj.get("spec") or {}).get("template") or obj).get("spec", {}).get("containers") or []
+    image = str((containers[0] if containers else {}).get("image", ""))
+    tail = image.rsplit("/", 1)[-1]
+    return tail.split(":", 1)[1] if ":" in tail else ""
+
+
+def component(obj: dict[str, Any] | None, kind: str, name: str) -> Component:
+    if obj is None:
+        return Component(kind, name, present=False)
+    st = obj.get("status") or {}
+    if kind == "Deployment":
+        desired = int((obj.get("spec") or {}).get("replicas", 1))
+        ready = min(int(st.get("updatedReplicas", 0)), int(st.get("availableReplicas", 0)))
+    else:
+        desired = int(st.get("desiredNumberScheduled", 0))
+        current = int(st.get("observedGeneration", 0)) >= int(obj["metadata"].get("generation", 0))
+        ready = min(int(st.get("numberReady", 0)), int(st.get("updatedNumberScheduled", 0))) if current else 0
+    return Component(kind, name, present=True, ready=ready, desired=desired, version=_image_tag(obj))
+
+
+def components(kube: KubeAPI) -> list[Component]:
+    """The roll-out of each edge component (absent when addon did not deploy it, e.g. no kube-proxy to adapt)."""
+    return [component(kube.get("apps/v1", kind, name, EDGE_NAMESPACE), kind, name) for kind, name in COMPONENTS]
+
+
+def role_of(node: dict[str, Any]) -> str:
+    labels = node["metadata"].get("labels") or {}
+    if labels.get(EDGE_LABEL_KEY) == "enable" or labels.get(LEGACY_EDGE_LABEL_KEY) == "enable":
+        return "edge"
+    if any(k in labels for k in CONTROL_PLANE_LABELS):
+        return "control-plane"
+    return "cloud"
+
+
+def _condition(node: dict[str, Any], kind: str) -> str:
+    for c in (node.get("status") or {}).get("conditions") or []:
+        if c.get("type") == kind:
+            return str(c.get("status", "Unknown"))
+    return "Unknown"
+
+
+def _parse_time(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def connected_nodes(hosts_text: str) -> set[str]:
+    """Node names in tunnel-cloud's hosts-format ConfigMap (`<ip> <name>` lines; comments and junk ignored)."""
+    out = set()
+    for line in hosts_text.splitlines():
+        words = line.split("#", 1)[0].split()
+        if len(words) >= 2:
+            out.update(words[1:])
+    return out
+
+
+def _pod_ready(pod: dict[str, Any]) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in (pod.get("status") or {}).get("conditions") or [])
+
+
+def gather(kube: KubeAPI, *, site_label: str = DEFAULT_SITE_LABEL, now: dt.datetime | None = None) -> ClusterStatus:
+    now = now or dt.datetime.now(dt.timezone.utc)
+    nodes = sorted(kube.list("v1", "Node"), key=lambda n: str(n["metadata"]["name"]))
+    leases = {str(x["metadata"]["name"]): x for x in kube.list("coordination.k8s.io/v1", "Lease",
+                                                               namespace="kube-node-lease")}
+    namespace = kube.get("v1", "Namespace", EDGE_NAMESPACE)
+    pods: list[dict[str, Any]] = []
+    tunnel_nodes: set[str] | None = None
+    if namespace is not None:
+        pods = kube.list("v1", "Pod", namespace=EDGE_NAMESPACE)
+        cm = kube.get("v1", "ConfigMap", TUNNEL_NODES, EDGE_NAMESPACE)
+        if cm is not None:
+            tunnel_nodes = set()
+            for text in (cm.get("data") or {}).values():
+                tunnel_nodes |= connected_nodes(str(text))
+    by_node: dict[str, list[dict[str, Any]]] = {}
+    for p in pods:
+        by_node.setdefault(str((p.get("spec") or {}).get("nodeName", "")), []).append(p)
+
+    out: list[NodeStatus] = []
+    for n in nodes:
+        name = str(n["metadata"]["name"])
+        role = role_of(n)
+        renewed = _parse_time(((leases.get(name) or {}).get("spec") or {}).get("renewTime"))
+        heard = round((now - renewed).total_seconds(), 1) if renewed else None
+        comps: dict[str, str] = {}
+        for p in sorted(by_node.get(name, []), key=lambda p: str(p["metadata"]["name"])):
+            app = str((p["metadata"].get("labels") or {}).get("app") or (p["metadata"].get("labels") or {}).get(
+                "name") or p["metadata"]["name"])
+            comps[app] = f"{_image_tag(p) or '?'} {'ready' if _pod_ready(p) else 'not-ready'}"
+        if role == "edge":
+            tunnel = ("no-tunnel-cloud" if tunnel_nodes is None else
+                      "connected" if name in tunnel_nodes else "not-connected")
+            lite = "serving" if heard is not None and heard <= HEARD_WITHIN else "not-heard-from"
+            annotations = n["metadata"].get("annotations") or {}
+            health_pod = [p for p in by_node.get(name, [])
+                          if (p["metadata"].get("labels") or {}).get("name") == "edge-health"]
+            health = ("voted-unhealthy" if UNHEALTHY_ANNOTATION in annotations else
+                      "ok" if health_pod else "not-running")
+        else:
+            tunnel = lite = health = "-"
+        labels = n["metadata"].get("labels") or {}
+        out.append(NodeStatus(name=name, site=str(labels.get(site_label) or NO_SITE), role=role,
+                              ready=_condition(n, "Ready"),
+                              kubelet=str(((n.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion", "")),
+                              heard_seconds_ago=heard, tunnel=tunnel, lite_apiserver=lite, edge_health=health,
+                              components=comps))
+    return ClusterStatus(site_label=site_label, edge_apps=namespace is not None,
+                         components=components(kube) if namespace is not None else [],
+                         sites=sites_of(out), nodes=out)
+
+
+def sites_of(nodes: Iterable[NodeStatus]) -> list[SiteStatus]:
+    grouped: dict[str, list[NodeStatus]] = {}
+    for n in nodes:
+        grouped.setdefault(n.site, []).append(n)
+    return [SiteStatus(name=site, nodes=len(ns), ready=sum(n.ready == "True" for n in ns),
+                       edge=sum(n.role == "edge" for n in ns),
+                       tunnel_connected=sum(n.tunnel == "connected" for n in ns))
+            for site, ns in sorted(grouped.items(), key=lambda kv: (kv[0] == NO_SITE, kv[0]))]
+
+
+def table(status: ClusterStatus) -> list[str]:
+    """The text display: components, then sites, then one row per node grouped by site."""
+    lines: list[str] = []
+    if not status.edge_apps:
+        lines.append(f"edge apps: not installed (no namespace {EDGE_NAMESPACE}; run `edgeadm addon edge-apps`)")
+    else:
+        lines.append("edge apps: installed")
+        rows: list[tuple[str, ...]] = [("COMPONENT", "KIND", "READY", "VERSION")]
+        rows += [(c.name, c.kind, c.summary(), c.version or "-") for c in status.components]
+        lines += _columns(rows)
+    lines.append("")
+    site_rows: list[tuple[str, ...]] = [("SITE", "NODES", "READY", "EDGE", "TUNNEL")]
+    site_rows += [(s.name, str(s.nodes), str(s.ready), str(s.edge), f"{s.tunnel_connected}/{s.edge}")
+                  for s in status.sites]
+    lines += _columns(site_rows)
+    lines.append("")
+    node_rows: list[tuple[str, ...]] = [("SITE", "NODE", "ROLE", "READY", "HEARD", "TUNNEL", "LITE-APISERVER",
+                                         "EDGE-HEALTH", "KUBELET")]
+    for site in status.sites:
+        for n in (n for n in status.nodes if n.site == site.name):
+            heard = "never" if n.heard_seconds_ago is None else f"{n.heard_seconds_ago:.0f}s ago"
+            node_rows.append((n.site, n.name, n.role, n.ready, heard, n.tunnel, n.lite_apiserver, n.edge_health,
+                         n.kubelet))
+    lines += _columns(node_rows)
+    lines.append(f"(sites by node label {status.site_label}; {NO_SITE}: nodes without it)")
+    return lines
+
+
+def _columns(rows: Sequence[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+
+
+__all__ = ["COMPONENTS", "DEFAULT_SITE_LABEL", "ClusterStatus", "Component", "NodeStatus",
+           "SiteStatus", "components", "gather", "table"]
