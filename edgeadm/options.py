@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from edgeadm import addr, tokens
-from edgeadm.constants import DEFAULT_EDGE_VERSION, DEFAULT_IMAGE_REPOSITORY, EDGE_VIRTUAL_ADDR
+from edgeadm.constants import (
+    DEFAULT_EDGE_VERSION,
+    DEFAULT_IMAGE_REPOSITORY,
+    EDGE_LABEL_KEY,
+    EDGE_VIRTUAL_ADDR,
+    LEGACY_EDGE_LABEL_KEY,
+)
 from edgeadm.errors import ConfigError, UsageError
 
 # The grammars, compiled on first use (`re.fullmatch` caches them): importing options stays cheap for `token`.
@@ -166,6 +172,7 @@ class JoinOptions:
     install_pkg_sha256: str | None
     node_name: str
     enable_edge: bool = True
+    node_labels: tuple[tuple[str, str], ...] = ()  # (key, value), sorted; checked by parse_node_labels
     cri_socket: str | None = None  # unix:// URL of a runtime the machine already runs
     kubelet_config_patch: dict[str, Any] | None = None  # parsed and checked (see parse_kubelet_patch)
     ignore_preflight_errors: tuple[str, ...] = ()
@@ -183,8 +190,8 @@ class JoinOptions:
     def parse(cls, *, endpoint: str, token: str | None, ca_hashes: tuple[str, ...] = (),
               unsafe_skip_ca_verification: bool = False, install_pkg_path: str | None = None,
               install_pkg_sha256: str | None = None, node_name: str | None = None, enable_edge: bool = True,
-              cri_socket: str | None = None, kubelet_config_patch: Path | None = None,
-              allow_insecure_kubelet_config: bool = False,
+              node_labels: tuple[str, ...] = (), cri_socket: str | None = None,
+              kubelet_config_patch: Path | None = None, allow_insecure_kubelet_config: bool = False,
               ignore_preflight_errors: tuple[str, ...] = (), skip_phases: tuple[str, ...] = (),
               discovery_timeout: float = 60.0, register_timeout: float = 180.0, dry_run: bool = False,
               no_rollback: bool = False) -> JoinOptions:
@@ -218,7 +225,7 @@ class JoinOptions:
                    unsafe_skip_ca_verification=unsafe_skip_ca_verification, install_pkg_path=install_pkg_path,
                    install_pkg_sha256=sha.removeprefix("sha256:") if sha else None,
                    node_name=parse_node_name(node_name),
-                   enable_edge=enable_edge, cri_socket=socket_url,
+                   enable_edge=enable_edge, node_labels=parse_node_labels(node_labels), cri_socket=socket_url,
                    kubelet_config_patch=parse_kubelet_patch(kubelet_config_patch, allow_insecure_kubelet_config)
                    if kubelet_config_patch else None,
                    ignore_preflight_errors=tuple(ignore_preflight_errors), skip_phases=tuple(skip_phases),
@@ -238,11 +245,42 @@ _LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
 
 
 def parse_label_key(value: str, flag: str) -> str:
-    prefix, _, name = value.rpartition("/")
-    if not re.fullmatch(_LABEL_NAME, name) or (prefix and (len(prefix) > 253
-                                                           or not re.fullmatch(_DNS_SUBDOMAIN, prefix))):
+    prefix, slash, name = value.rpartition("/")
+    if not re.fullmatch(_LABEL_NAME, name) or (slash and (len(prefix) > 253
+                                                          or not re.fullmatch(_DNS_SUBDOMAIN, prefix))):
         raise UsageError(f"`{value}` is not a label key", hint="e.g. topology.kubernetes.io/zone", flag=flag)
     return value
+
+
+_LABEL_VALUE = r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?"
+# Label prefixes under kubernetes.io / k8s.io the NodeRestriction admission plugin lets a kubelet set on its Node.
+_KUBELET_LABEL_PREFIXES = ("kubelet.kubernetes.io", "node.kubernetes.io", "topology.kubernetes.io")
+
+
+def parse_node_labels(pairs: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """--node-labels KEY=VALUE,...: labels the kubelet sets when it registers the Node. Keys the kubelet may not
+    set (other kubernetes.io / k8s.io prefixes) and the edge label (that is --enable-edge) are refused here, not by
+    a kubelet that then never starts."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq:
+            raise UsageError(f"`{pair}` is not KEY=VALUE", flag="--node-labels")
+        parse_label_key(key, "--node-labels")
+        if not re.fullmatch(_LABEL_VALUE, value):
+            raise UsageError(f"`{value}` is not a label value (at most 63 of A-Z a-z 0-9 - _ ., alphanumeric at "
+                             "both ends)", flag="--node-labels")
+        prefix = key.rpartition("/")[0]
+        if prefix.endswith(("kubernetes.io", "k8s.io")) and prefix not in _KUBELET_LABEL_PREFIXES:
+            raise UsageError(f"the kubelet may not set label `{key}` on its Node (NodeRestriction)",
+                             hint="allowed under kubernetes.io: " + ", ".join(_KUBELET_LABEL_PREFIXES)
+                             + "; set other labels with kubectl after join", flag="--node-labels")
+        if key in (EDGE_LABEL_KEY, LEGACY_EDGE_LABEL_KEY):
+            raise UsageError(f"`{key}` is set by --enable-edge", flag="--node-labels")
+        if key in out and out[key] != value:
+            raise UsageError(f"label `{key}` given twice with different values", flag="--node-labels")
+        out[key] = value
+    return tuple(sorted(out.items()))
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ def _phases() -> Sequence[Any]:
 @click.option("--enable-edge", type=click.BOOL, default=True, show_default=True,
               help="Join as an edge node (lite-apiserver, label superedge.io/edge-node=enable); false: plain node.")
 @click.option("--node-name", default=None, help="Node name (default: this machine's hostname).")
+@click.option("--node-labels", callback=csv_list, default="", metavar="KEY=VALUE,...",
+              help="Labels the kubelet sets on its Node, e.g. topology.kubernetes.io/zone=site-a (the site).")
 @click.option("--cri-socket", default=None, help="Use this existing runtime instead of installing containerd.")
 @click.option("--kubelet-config-patch", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="YAML merged into the kubelet configuration (e.g. cgroupRoot).")

@@ -59,8 +59,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             (master.host.root / "root" / tar.name).unlink()
         env = {"KUBECONFIG": "/etc/kubernetes/admin.conf"}
         res = master.host.edgeadm("addon", "edge-apps", "--ca.cert", "/etc/kubernetes/pki/ca.crt", "--ca.key",
-                                  "/etc/kubernetes/pki/ca.key", "--master-public-addr", f"{master.ip}:6443", env=env)
+                                  "/etc/kubernetes/pki/ca.key", "--master-public-addr", f"{master.ip}:6443",
+                                  "--wait", "--timeout", "300", env=env)
         assert res.returncode == 0, res.stderr
+        # --wait: each cloud component is reported rolled out (the edge ones have no node yet: 0/0)
+        for name in ("tunnel-cloud", "edge-health-admission", "application-grid-controller"):
+            assert f"[wait] Deployment {name} is rolled out (1/1 ready)" in res.stderr, res.stderr
         info = json.loads(master.host.edgeadm("token", "create", "--print-join-command", "-o", "json",
                                               env=env).stdout)
         # the package: kubelet, runtime, lite-apiserver, and the edge images (kube-proxy's from the master's set)
@@ -159,3 +163,59 @@ def test_logs_exec_and_port_forward_go_through_the_tunnel(site: Site) -> None:
         timings[name] = (time.monotonic() - t0) / 5
     print(f"kubectl logs: edge pod through the tunnel {timings['tunnel']:.3f} s, master pod {timings['master']:.3f} s, "
           f"ratio {timings['tunnel'] / timings['master']:.2f}")
+
+
+def _status(site: Site) -> dict[str, Any]:
+    res = site.master.host.edgeadm("status", "-o", "json", env={"KUBECONFIG": "/etc/kubernetes/admin.conf"})
+    assert res.returncode == 0, res.stderr
+    return dict(json.loads(res.stdout))
+
+
+def _node_row(status: dict[str, Any], name: str) -> dict[str, Any]:
+    return dict(next(n for n in status["nodes"] if n["name"] == name))
+
+
+def test_status_follows_a_cut_and_the_reconnect(site: Site) -> None:
+    """`edgeadm status` on the master: the edge node connected and served by lite-apiserver; then the site is cut
+    off from the cloud entirely (both directions), and status says so; then the link comes back."""
+    m, edge = site.master, site.edge
+    _tunnel_edge_pod(site)
+    up = _wait("status: the edge node connected", lambda: (
+        n := _node_row(_status(site), edge.name))["tunnel"] == "connected" and n, 180)
+    assert (up["role"], up["ready"], up["liteApiserver"]) == ("edge", "True", "serving"), up
+    assert up["components"]["tunnel-edge"].startswith("v0.9.0 "), up
+    full = _status(site)
+    master_row = _node_row(full, m.name)
+    assert (master_row["role"], master_row["tunnel"], master_row["liteApiserver"]) == ("control-plane", "-", "-")
+    comps = {c["name"]: c for c in full["components"]}
+    assert comps["tunnel-cloud"]["rolledOut"] and comps["tunnel-cloud"]["version"] == "v0.9.0"
+    assert comps["tunnel-edge"]["ready"] == comps["tunnel-edge"]["desired"] == 1
+
+    # the edge's packets reach the master's own processes (INPUT/OUTPUT) and its pods: tunnel-cloud's NodePort is
+    # DNATed to a pod, so that stream is forwarded (FORWARD) rather than delivered
+    rules = (["INPUT", "-s", edge.ip, "-j", "DROP"], ["OUTPUT", "-d", edge.ip, "-j", "DROP"],
+             ["FORWARD", "-s", edge.ip, "-j", "DROP"], ["FORWARD", "-d", edge.ip, "-j", "DROP"])
+    for rule in rules:
+        m.host.exec(["iptables", "-I", *rule])
+    cut_at = time.monotonic()
+    try:
+        down = _wait("status: the edge node cut off", lambda: (n := _node_row(_status(site), edge.name))[
+            "tunnel"] == "not-connected" and n["ready"] == "Unknown" and n["liteApiserver"] == "not-heard-from"
+            and n, 300)
+        seen_cut = time.monotonic() - cut_at
+        assert down["heardSecondsAgo"] > 40, down
+        text = m.host.edgeadm("status", env={"KUBECONFIG": "/etc/kubernetes/admin.conf"}).stdout
+        assert re.search(rf"^-\s+{edge.name}\s+edge\s+Unknown\s+\d+s ago\s+not-connected\s+not-heard-from\s",
+                         text, re.M), text
+    finally:
+        for rule in rules:
+            m.host.exec(["iptables", "-D", *rule], check=False)
+    back_at = time.monotonic()
+    _wait("the edge node Ready again", lambda: _node_row(_status(site), edge.name)["ready"] == "True", 300)
+    ready_after = time.monotonic() - back_at
+    again = _wait("status: the edge node connected again", lambda: (
+        n := _node_row(_status(site), edge.name))["tunnel"] == "connected" and n, 300)
+    connected_after = time.monotonic() - back_at
+    assert again["liteApiserver"] == "serving", again
+    print(f"status saw the cut after {seen_cut:.0f} s; after reconnecting: Node Ready in {ready_after:.1f} s, "
+          f"tunnel connected in {connected_after:.1f} s")

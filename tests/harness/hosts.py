@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.harness.cluster import cache_dir, hack_build
-from tests.harness.network import BRIDGE, HOSTS_GATEWAY, LINK_PREFIX, NAME_PREFIX, SUBNET
+from tests.harness.network import BRIDGE, HOSTS_GATEWAY, LINK_PREFIX, NAME_PREFIX, SUBNET, SiteNetwork
 
 REPO = Path(__file__).resolve().parents[2]
 CGROUP_V1 = ("pids", "cpuset", "freezer", "devices", "cpuacct", "cpu", "blkio", "memory", "systemd",
@@ -118,6 +118,7 @@ class TestHost:
     name: str
     root: Path
     binds_ro: list[tuple[str, str]] = field(default_factory=list)
+    site: SiteNetwork | None = None  # on an edge site's network behind NAT instead of the hosts' bridge
     nspawn: subprocess.Popen[bytes] | None = None
     pid: int = 0
     index: int = field(init=False)
@@ -130,11 +131,15 @@ class TestHost:
 
     @property
     def ip(self) -> str:
-        return f"{SUBNET}.{self.index + 10}"
+        return f"{self.site.subnet if self.site else SUBNET}.{self.index + 10}"
 
     @property
     def gateway(self) -> str:
-        return HOSTS_GATEWAY
+        return self.site.gateway if self.site else HOSTS_GATEWAY
+
+    @property
+    def bridge(self) -> str:
+        return self.site.bridge if self.site else BRIDGE
 
     @property
     def veth(self) -> str:
@@ -154,6 +159,23 @@ class TestHost:
         subprocess.run(["cp", "-a", "--reflink=auto", str(base), str(self.root)], check=True)
         (self.root / "etc" / "hostname").write_text(self.name + "\n")
         (self.root / "etc" / "hosts").write_text(f"127.0.0.1 localhost\n{self.ip} {self.name}\n")
+        self._boot()
+
+    def power_cycle(self) -> None:
+        """Cut the power and boot again: every process in the host ends at once (SIGKILL to its init, as stop()
+        does), its tmpfs mounts (/run) are gone, its files stay. Same name, address and slot."""
+        assert self.nspawn is not None and self.pid
+        os.kill(self.pid, signal.SIGKILL)
+        try:
+            self.nspawn.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.nspawn.pid, signal.SIGKILL)
+            self.nspawn.wait(timeout=10)
+        subprocess.run(["ip", "link", "del", self.veth], check=False, capture_output=True)
+        self.pid = 0
+        self._boot()
+
+    def _boot(self) -> None:
         args = ["systemd-nspawn", "-D", str(self.root), "--boot", "--register=no", "--keep-unit", "-M", self.name,
                 "--private-network", "--capability=all", "--system-call-filter=@keyring bpf", "--bind=/dev/kmsg",
                 f"--bind-ro={REPO}"]
@@ -165,7 +187,7 @@ class TestHost:
             group.mkdir(exist_ok=True)
             enter += f"echo $$ > {group}/cgroup.procs && "
         args = ["sh", "-c", enter + 'exec "$@"', "sh", *args]
-        log = open(self.root.parent / f"{self.name}.console.log", "wb")  # noqa: SIM115 - handed to the child
+        log = open(self.root.parent / f"{self.name}.console.log", "ab")  # noqa: SIM115 - handed to the child
         self.nspawn = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                        start_new_session=True)
         log.close()
@@ -201,7 +223,7 @@ class TestHost:
         subprocess.run(["ip", "link", "del", self.veth], check=False, capture_output=True)
         subprocess.run(["ip", "link", "add", self.veth, "type", "veth", "peer", "name", f"{self.veth}c"], check=True)
         subprocess.run(["ip", "link", "set", f"{self.veth}c", "netns", str(self.pid)], check=True)
-        subprocess.run(["ip", "link", "set", self.veth, "master", BRIDGE], check=True)
+        subprocess.run(["ip", "link", "set", self.veth, "master", self.bridge], check=True)
         subprocess.run(["ip", "link", "set", self.veth, "up"], check=True)
         for cmd in (["ip", "link", "set", f"{self.veth}c", "name", "eth0"],
                     ["ip", "addr", "add", f"{self.ip}/24", "dev", "eth0"], ["ip", "link", "set", "eth0", "up"],

@@ -100,3 +100,65 @@ class Forwarder:
     def close(self) -> None:
         self.stopped = True
         self.sock.close()
+
+
+def _run(*argv: str, netns: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    cmd = ["ip", "netns", "exec", netns, *argv] if netns else list(argv)
+    return subprocess.run(cmd, check=check, capture_output=True, text=True)
+
+
+class SiteNetwork:
+    """An edge site behind NAT, as at a shop or a plant: its own bridge and /24 (`<a>.<b>.<100+k>`, never routed on
+    this machine), whose only way out is a router — a network namespace with a leg on the hosts' bridge
+    (`<SUBNET>.<1+k>`, an address host slots never take) that masquerades the site's connections. Hosts on the
+    hosts' bridge (the master, cloud nodes) cannot open a connection into the site; the site's hosts reach them.
+
+    `cut()` takes the router's outside link down (the site keeps its LAN, loses the cloud, both directions) and
+    `reconnect()` brings it back. Give site hosts `site=` (tests/harness/hosts.py)."""
+
+    MAX_SITES = 8
+
+    def __init__(self, k: int) -> None:
+        if not 1 <= k <= self.MAX_SITES:
+            raise ValueError(f"site number {k} is not in 1..{self.MAX_SITES}")
+        a, b, _ = SUBNET.split(".")
+        self.k = k
+        self.subnet = f"{a}.{b}.{100 + k}"
+        self.supernet = f"{a}.{b}.0.0/16"  # what hosts outside the sites route nowhere (see `isolate`)
+        self.gateway = f"{self.subnet}.1"
+        self.wan_ip = f"{SUBNET}.{1 + k}"
+        self.bridge = f"{BRIDGE}s{k}"[:15]
+        self.netns = f"{NAME_PREFIX}edgeadm-site{k}"
+        self._links = (f"{LINK_PREFIX}w{k}", f"{LINK_PREFIX}l{k}")
+        self.close()  # whatever a killed run left
+        _run("ip", "link", "add", self.bridge, "type", "bridge")
+        _run("ip", "link", "set", self.bridge, "up")
+        _run("ip", "netns", "add", self.netns)
+        for outside, (inside, master, address) in zip(self._links, (
+                ("wan", BRIDGE, f"{self.wan_ip}/24"), ("lan", self.bridge, f"{self.gateway}/24")), strict=True):
+            _run("ip", "link", "add", outside, "type", "veth", "peer", "name", f"{outside}c")
+            _run("ip", "link", "set", f"{outside}c", "netns", self.netns)
+            _run("ip", "link", "set", outside, "master", master)
+            _run("ip", "link", "set", outside, "up")
+            _run("ip", "link", "set", f"{outside}c", "name", inside, netns=self.netns)
+            _run("ip", "addr", "add", address, "dev", inside, netns=self.netns)
+            _run("ip", "link", "set", inside, "up", netns=self.netns)
+        _run("ip", "link", "set", "lo", "up", netns=self.netns)
+        # no default route: the router reaches the hosts' /24 and its site, nothing else
+        for argv in (["sysctl", "-qw", "net.ipv4.ip_forward=1"],
+                     ["iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "wan", "-j", "MASQUERADE"],
+                     ["iptables", "-A", "FORWARD", "-i", "wan", "-m", "conntrack", "--ctstate",
+                      "ESTABLISHED,RELATED", "-j", "ACCEPT"],
+                     ["iptables", "-A", "FORWARD", "-i", "wan", "-j", "DROP"]):
+            _run(*argv, netns=self.netns)
+
+    def cut(self) -> None:
+        _run("ip", "link", "set", "wan", "down", netns=self.netns)
+
+    def reconnect(self) -> None:
+        _run("ip", "link", "set", "wan", "up", netns=self.netns)
+
+    def close(self) -> None:
+        for link in (*self._links, self.bridge):
+            _run("ip", "link", "del", link, check=False)
+        _run("ip", "netns", "del", self.netns, check=False)

@@ -142,3 +142,40 @@ def test_weakening_patch_needs_the_explicit_flag(tmp_path: Path) -> None:
     patch.write_text("readOnlyPort: 0\nauthorization: {mode: Webhook}\ncgroupDriver: cgroupfs\n")
     assert join(kubelet_config_patch=patch).kubelet_config_patch == {
         "readOnlyPort": 0, "authorization": {"mode": "Webhook"}, "cgroupDriver": "cgroupfs"}
+
+
+@pytest.mark.parametrize(("given", "parsed"), [
+    ((), ()),
+    (("topology.kubernetes.io/zone=site-a",), (("topology.kubernetes.io/zone", "site-a"),)),
+    (("zone=a", "example.com/rack=r1", "zone=a"), (("example.com/rack", "r1"), ("zone", "a"))),
+    (("empty=",), (("empty", ""),)),
+])
+def test_node_labels_accepted(given: tuple[str, ...], parsed: tuple[tuple[str, str], ...]) -> None:
+    from edgeadm.options import parse_node_labels
+
+    assert parse_node_labels(given) == parsed
+
+
+@pytest.mark.parametrize(("given", "message"), [
+    ("zone", "`zone` is not KEY=VALUE"),
+    ("zo ne=a", "`zo ne` is not a label key"),
+    ("zone=a b", "`a b` is not a label value (at most 63 of A-Z a-z 0-9 - _ ., alphanumeric at both ends)"),
+    ("zone=a,--kubeconfig=/x", "`a,--kubeconfig=/x` is not a label value (at most 63 of A-Z a-z 0-9 - _ ., "
+                               "alphanumeric at both ends)"),
+    ("node-role.kubernetes.io/master=", "the kubelet may not set label `node-role.kubernetes.io/master` on its "
+                                        "Node (NodeRestriction)"),
+    ("superedge.io/edge-node=enable", "`superedge.io/edge-node` is set by --enable-edge"),
+])
+def test_node_labels_refused(given: str, message: str) -> None:
+    from edgeadm.options import parse_node_labels
+
+    with pytest.raises(UsageError) as exc:
+        parse_node_labels((given,))
+    assert exc.value.message == message and exc.value.flag == "--node-labels"
+
+
+def test_node_labels_given_twice_differently() -> None:
+    from edgeadm.options import parse_node_labels
+
+    with pytest.raises(UsageError, match="label `zone` given twice with different values"):
+        parse_node_labels(("zone=a", "zone=b"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from edgeadm import events as ev
-from edgeadm import render, signing
+from edgeadm import render, signing, status, waiting
 from edgeadm.checks import ignored
 from edgeadm.constants import (
     EDGE_HEALTH_TEMPLATES,
@@ -24,9 +24,6 @@ from edgeadm.record import MANAGED_LABELS, NAMESPACE_CREATED_ANNOTATION, describ
 from edgeadm.report import CREATED, UNCHANGED
 
 CRD_TIMEOUT = 60.0  # the API server establishes a CRD within a second
-ROLLOUTS = (("Deployment", "tunnel-cloud"), ("Deployment", "edge-health-admission"),
-            ("Deployment", "application-grid-controller"), ("DaemonSet", "tunnel-edge"), ("DaemonSet", "edge-health"),
-            ("DaemonSet", "application-grid-wrapper-node"), ("DaemonSet", "edge-kube-proxy"))
 
 
 def _render(data: AddonData, name: str) -> list[dict[str, Any]]:
@@ -177,27 +174,29 @@ def edge_info(data: AddonData) -> None:
     data.events.emit(ev.Step("Config lite-apiserver configMap success"))
 
 
-def _rolled_out(obj: dict[str, Any] | None) -> bool:
-    if obj is None:
-        return True
-    st = obj.get("status") or {}
-    if obj["kind"] == "Deployment":
-        want = (obj.get("spec") or {}).get("replicas", 1)
-        return bool(st.get("updatedReplicas", 0) >= want and st.get("availableReplicas", 0) >= want)
-    return bool(st.get("numberReady", 0) >= st.get("desiredNumberScheduled", 0)
-                and st.get("observedGeneration", 0) >= obj["metadata"].get("generation", 0))
-
-
 def wait(data: AddonData) -> None:
+    """Until every edge component addon deployed is rolled out; each is reported when it is, and a timeout names
+    every one that is not, with its ready/desired count."""
     k = data.kube
     if k.dry_run:
         return
-    for kind, name in ROLLOUTS:
-        def done(kd: str = kind, n: str = name) -> bool:
-            return _rolled_out(k.get("apps/v1", kd, n, EDGE_NAMESPACE))
+    reported: set[str] = set()
+    latest: list[status.Component] = []
 
-        k.wait_for(f"{kind} {EDGE_NAMESPACE}/{name} to roll out", done, timeout=data.options.timeout)
-        data.events.emit(ev.Step(f"[wait] {kind} {name} is rolled out"))
+    def all_done() -> bool:
+        latest[:] = [c for c in status.components(k) if c.present]
+        for c in latest:
+            if c.rolled_out and c.name not in reported:
+                reported.add(c.name)
+                data.events.emit(ev.Step(f"[wait] {c.kind} {c.name} is rolled out ({c.summary()})"))
+        return all(c.rolled_out for c in latest)
+
+    try:
+        waiting.until(all_done, timeout=data.options.timeout, what="the edge components", interval=2.0)
+    except EdgeadmError:
+        late = ", ".join(f"{c.name} {c.summary()}" for c in latest if not c.rolled_out)
+        raise EdgeadmError(f"timed out after {data.options.timeout:.0f}s waiting for the edge components: {late}",
+                           hint="see `edgeadm status` and `kubectl -n edge-system get pods`") from None
 
 
 def finish(data: AddonData) -> None:

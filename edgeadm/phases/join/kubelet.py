@@ -43,8 +43,9 @@ def kubelet_config(data: JoinData) -> None:
         units.merge(cfg, copy.deepcopy(o.kubelet_config_patch))
     h.write_file(paths.kubelet_dir / "config.yaml", yaml.safe_dump(cfg, sort_keys=False).encode())
     args = [f"--container-runtime-endpoint={data.cri_socket}", f"--hostname-override={o.node_name}"]
-    if o.enable_edge:
-        args.append(f"--node-labels={EDGE_LABEL}")
+    labels = [f"{k}={v}" for k, v in o.node_labels] + ([EDGE_LABEL] if o.enable_edge else [])
+    if labels:
+        args.append(f"--node-labels={','.join(labels)}")
     h.write_file(paths.kubelet_dir / "kubeadm-flags.env", units.kubelet_flags(args))
     after = "containerd.service" + (" lite-apiserver.service" if o.enable_edge else "")
     if o.cri_socket:

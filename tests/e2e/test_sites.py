@@ -1,0 +1,291 @@
+"""A central site and edge sites, as the user runs them: a kubeadm master and a cloud node on the cloud network,
+and three edge nodes in two sites, each site on its own network behind NAT (tests/harness/network.SiteNetwork):
+edge → cloud only, the master cannot open a connection into a site. Everything comes from the install package;
+nothing is pulled. The user's commands: `addon edge-apps --wait` on the master, `join` on every node (edge nodes
+with their site as a node label), `status`, and at the end `reset` on every node and `detach` on the master,
+which must leave no trace.
+
+What a site must survive: cut off from the cloud, an edge node's kubelet restarts, then the node loses power and
+boots again — its pods come back Running from lite-apiserver's cache and keep answering; reconnected, the node is
+Ready again and no pod was replaced."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.harness import hosts, images, network
+from tests.harness.cluster import cache_dir
+from tests.harness.master import CTR, Master
+from tests.harness.packages import CNI_CONF, build_package
+
+pytestmark = pytest.mark.node
+
+IN_CI = bool(os.environ.get("CI"))
+CLOUD_IMAGES = ("tunnel", "edge-health-admission", "application-grid-controller")
+EDGE_IMAGES = ("tunnel", "edge-health", "application-grid-wrapper")
+APP_IMAGE = "edgeadm.test/app:1"  # busybox: a shell and an HTTP server
+APP_PORT = 18080
+ZONE = "topology.kubernetes.io/zone"
+ADMIN = {"KUBECONFIG": "/etc/kubernetes/admin.conf"}
+SITES = {"site-a": ("a1", "a2"), "site-b": ("b1",)}
+
+
+@dataclass
+class Cluster:
+    master: Master
+    cloud: hosts.TestHost
+    edges: dict[str, hosts.TestHost]  # by node name
+    sites: dict[str, network.SiteNetwork]  # by site name
+    site_of: dict[str, str]  # node name -> site name
+    before: dict[str, dict[str, object]] = field(default_factory=dict)  # host states before join
+    cluster_before: Any = None  # the master's API objects before addon
+    figures: dict[str, float] = field(default_factory=dict)
+
+
+def _app_image(out: Path) -> Path:
+    return images.write_archive(out / "app.tar", APP_IMAGE, files={"/bin/busybox": Path("/bin/busybox")},
+                                links={"/bin/sh": "busybox"}, dirs=("/tmp",), entrypoint=["/bin/busybox"])
+
+
+def _wait(what: str, check: Any, timeout: float, interval: float = 2.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(interval)
+
+
+def _when(value: Any, holds: Any) -> Any:
+    """`value` when `holds(value)`, else None (for _wait)."""
+    return value if holds(value) else None
+
+
+def _prepare(h: hosts.TestHost) -> None:
+    (h.root / "etc/cni/net.d").mkdir(parents=True, exist_ok=True)
+    (h.root / "etc/cni/net.d/10-edgetest.conflist").write_text(CNI_CONF % h.index)
+    (h.root / "root/kubelet-patch.yaml").write_text(f"cgroupRoot: {h.cgroup_root}\ncgroupDriver: cgroupfs\n")
+
+
+def _join(h: hosts.TestHost, info: dict[str, Any], *extra: str) -> None:
+    res = h.edgeadm("join", info["endpoint"], "--discovery-token-ca-cert-hash", info["caCertHashes"][0],
+                    "--install-pkg-path", "/pkg/kube.tar.gz", "--kubelet-config-patch", "/root/kubelet-patch.yaml",
+                    *extra, env={"EDGEADM_TOKEN": info["token"]})
+    assert res.returncode == 0, f"{h.name}: {res.stderr}"
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    try:
+        base = hosts.rootfs(build=IN_CI)
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    from edgeadm import kube
+    from tests.harness.snapshot import settled_snapshot
+
+    work = tmp_path_factory.mktemp("sites")
+    net = network.Network()
+    started: list[Any] = []
+    try:
+        sites = {name: network.SiteNetwork(k) for k, name in enumerate(SITES, start=1)}
+        started += sites.values()
+        master = Master(work / "cloud")
+        started.append(master)
+        master.start()
+        for tar in images.superedge_images(cache_dir() / "images", components=CLOUD_IMAGES):
+            shutil.copyfile(tar, master.host.root / "root" / tar.name)
+            master.host.exec([*CTR, "images", "import", f"/root/{tar.name}"])
+            (master.host.root / "root" / tar.name).unlink()
+        # the sites' addresses lead nowhere from the cloud network (not even towards this machine)
+        master.host.exec(["ip", "route", "add", "unreachable", next(iter(sites.values())).supernet])
+        cluster_before = settled_snapshot(kube.connect(master.kubeconfig))
+        res = master.host.edgeadm("addon", "edge-apps", "--ca.cert", "/etc/kubernetes/pki/ca.crt", "--ca.key",
+                                  "/etc/kubernetes/pki/ca.key", "--master-public-addr", f"{master.ip}:6443",
+                                  "--wait", "--timeout", "300", env=ADMIN)
+        assert res.returncode == 0, res.stderr
+        info = json.loads(master.host.edgeadm("token", "create", "--print-join-command", "-o", "json",
+                                              env=ADMIN).stdout)
+        pkg = work / "pkg"
+        pkg.mkdir()
+        edge_images = images.superedge_images(cache_dir() / "images", components=EDGE_IMAGES)
+        edge_images += [master.images[f"registry.k8s.io/kube-proxy:{master.version}"], _app_image(work)]
+        build_package(master.bins, pkg, images=edge_images)
+
+        cloud = hosts.TestHost("cloud1", work / "cloud1", binds_ro=[(str(pkg), "/pkg")])
+        started.append(cloud)
+        site_of = {node: site for site, nodes in SITES.items() for node in nodes}
+        edges = {n: hosts.TestHost(n, work / n, binds_ro=[(str(pkg), "/pkg")], site=sites[site_of[n]])
+                 for n in site_of}
+        started += edges.values()
+        c = Cluster(master, cloud, {h.name: h for h in edges.values()}, sites,
+                    {edges[n].name: s for n, s in site_of.items()}, cluster_before=cluster_before)
+        for h in (cloud, *edges.values()):
+            h.start(base)
+            _prepare(h)
+            if h is cloud:
+                cloud.exec(["ip", "route", "add", "unreachable", next(iter(sites.values())).supernet])
+            c.before[h.name] = h.state()
+        _join(cloud, info, "--enable-edge=false")
+        for h in edges.values():
+            _join(h, info, "--enable-edge=true", f"--node-labels={ZONE}={c.site_of[h.name]}")
+        yield c
+    finally:
+        for thing in reversed(started):
+            thing.stop() if not isinstance(thing, network.SiteNetwork) else thing.close()
+        net.close()
+
+
+def _status(c: Cluster) -> dict[str, Any]:
+    res = c.master.host.edgeadm("status", "-o", "json", env=ADMIN)
+    assert res.returncode == 0, res.stderr
+    return dict(json.loads(res.stdout))
+
+
+def _nodes(c: Cluster) -> dict[str, dict[str, Any]]:
+    return {n["name"]: n for n in _status(c)["nodes"]}
+
+
+def _pod(name: str, node: str) -> dict[str, Any]:
+    """An HTTP server on the node's network that answers with its node's name (hostNetwork: no pod routing
+    between nodes is needed to reach it)."""
+    script = (f"mkdir -p /tmp/www && echo {node} > /tmp/www/index.html && "
+              f"exec /bin/busybox httpd -f -p {APP_PORT} -h /tmp/www")
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default",
+                                                            "labels": {"app": "site-app"}},
+            "spec": {"nodeName": node, "hostNetwork": True, "terminationGracePeriodSeconds": 1,
+                     "containers": [{"name": "app", "image": APP_IMAGE, "imagePullPolicy": "Never",
+                                     "command": ["/bin/busybox", "sh", "-c", script]}]}}
+
+
+def _answers(h: hosts.TestHost) -> bool:
+    probe = (f"import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:{APP_PORT}/', "
+             "timeout=2).read().decode())")
+    res = h.exec(["python3", "-c", probe], check=False)
+    return res.returncode == 0 and res.stdout.strip() == h.name
+
+
+def _app_task(h: hosts.TestHost) -> str:
+    """`<container id> <pid>` of the app's container on the host."""
+    containers = h.exec([*CTR, "containers", "ls"]).stdout.splitlines()
+    ids = [line.split()[0] for line in containers if APP_IMAGE in line]
+    tasks = [line.split()[:2] for line in h.exec([*CTR, "tasks", "ls"]).stdout.splitlines()[1:]]
+    running = [" ".join(t) for t in tasks if t[0] in ids]
+    assert len(running) == 1, (containers, tasks)
+    return running[0]
+
+
+def test_every_node_joins_and_the_cloud_cannot_reach_the_sites(cluster: Cluster) -> None:
+    c = cluster
+    nodes = _wait("every node Ready", lambda: _when(_nodes(c), lambda n: len(n) == 5 and all(
+        x["ready"] == "True" for x in n.values())), 240)
+    assert {name: (n["role"], n["site"]) for name, n in nodes.items()} == {
+        c.master.name: ("control-plane", "-"), c.cloud.name: ("cloud", "-"),
+        **{name: ("edge", site) for name, site in c.site_of.items()}}
+    # the master has no way into a site: not to an edge node, nor to the router's outside address
+    for target in (next(iter(c.edges.values())).ip, ):
+        probe = f"import socket; socket.create_connection(('{target}', 10250), timeout=3)"
+        res = c.master.host.exec(["python3", "-c", probe], check=False)
+        assert res.returncode != 0 and "no route to host" in res.stderr.lower(), res.stderr
+    # status: every site's edge nodes connected through the tunnel, served by their lite-apiserver
+    st = _wait("every edge node connected", lambda: _when(_status(c), lambda s: all(
+        site["tunnelConnected"] == site["edge"] for site in s["sites"])), 240)
+    assert [(s["name"], s["nodes"], s["ready"], s["edge"], s["tunnelConnected"]) for s in st["sites"]] == [
+        ("site-a", 2, 2, 2, 2), ("site-b", 1, 1, 1, 1), ("-", 2, 2, 0, 0)]
+    assert {n["liteApiserver"] for n in st["nodes"] if n["role"] == "edge"} == {"serving"}
+    assert all(comp["rolledOut"] for comp in st["components"]), st["components"]
+
+
+def test_logs_reach_each_site_through_the_tunnel(cluster: Cluster) -> None:
+    c = cluster
+    for name in c.edges:
+        pods = json.loads(c.master.kubectl("get", "pods", "-n", "edge-system", "-l", "app=tunnel-edge",
+                                           "--field-selector", f"spec.nodeName={name}", "-o", "json").stdout)
+        pod = pods["items"][0]["metadata"]["name"]
+        _wait(f"kubectl logs of {pod} on {name}", lambda p=pod: c.master.kubectl(
+            "logs", "-n", "edge-system", p, "--tail=5", check=False).returncode == 0, 300)
+
+
+def test_a_cut_off_site_keeps_its_pods_through_a_kubelet_restart_and_a_power_cut(cluster: Cluster) -> None:
+    c = cluster
+    node = next(n for n, s in c.site_of.items() if s == "site-a")
+    h = c.edges[node]
+    k = c.master
+    from edgeadm import kube
+
+    kube.connect(k.kubeconfig).create(_pod("app-a", node))
+    _wait("the app answering on its node", lambda: _answers(h), 120)
+    uid = k.get("pod", "app-a")["metadata"]["uid"]
+
+    site = c.sites["site-a"]
+    site.cut()
+    cut_at = time.monotonic()
+    try:
+        st = _wait("status: site-a cut off", lambda: _when(_nodes(c), lambda n: all(
+            n[x]["tunnel"] == "not-connected" and n[x]["liteApiserver"] == "not-heard-from"
+            for x, s in c.site_of.items() if s == "site-a")), 300)
+        c.figures["status saw the cut (s)"] = time.monotonic() - cut_at
+        other = next(n for n, s in c.site_of.items() if s == "site-b")
+        assert st[other]["tunnel"] == "connected" and st[other]["liteApiserver"] == "serving", st[other]
+
+        # the kubelet restarts while the cloud is gone: it reads its pods from lite-apiserver and keeps them
+        task = _app_task(h)
+        t0 = time.monotonic()
+        h.exec(["systemctl", "restart", "kubelet"])
+        _wait("the kubelet active again", lambda: h.exec(["systemctl", "is-active", "kubelet"], check=False
+                                                         ).stdout.strip() == "active", 60)
+        time.sleep(20)  # long enough for a kubelet with an empty pod list to have killed the app
+        assert _answers(h), "the app stopped answering after the kubelet restarted"
+        assert _app_task(h) == task  # the same container and process: not restarted
+        c.figures["kubelet restart to active (s)"] = time.monotonic() - t0 - 20
+
+        # the power goes: every process dies, /run is gone; on boot the kubelet starts the app again from the cache
+        t0 = time.monotonic()
+        h.power_cycle()
+        _wait("the app answering after the power cut", lambda: _answers(h), 300)
+        c.figures["power cut to app answering (s)"] = time.monotonic() - t0
+        cached = h.exec(["python3", "-c", (
+            "import json, ssl, urllib.request; ctx = ssl.create_default_context(cafile='/etc/kubernetes/pki/ca.crt');"
+            "ctx.load_cert_chain('/var/lib/kubelet/pki/kubelet-client-current.pem');"
+            # lite-apiserver keys its cache by the first word of the User-Agent: ask as the kubelet did
+            f"q = urllib.request.Request('https://169.254.20.11:51003/api/v1/pods?fieldSelector=spec.nodeName%3D{node}',"
+            f" headers={{'User-Agent': 'kubelet/{k.version}'}});"
+            "r = urllib.request.urlopen(q, context=ctx, timeout=10);"
+            "print(json.dumps([p['metadata']['uid'] for p in json.load(r)['items']]))")])
+        assert uid in json.loads(cached.stdout), cached.stdout  # lite-apiserver served the pod from its cache
+    finally:
+        site.reconnect()
+    back_at = time.monotonic()
+    _wait("site-a Ready again", lambda: all(n["ready"] == "True" and n["tunnel"] == "connected"
+                                            for name, n in _nodes(c).items() if c.site_of.get(name) == "site-a"),
+          300)
+    c.figures["reconnect to Ready and connected (s)"] = time.monotonic() - back_at
+    pod = k.get("pod", "app-a")
+    assert pod["metadata"]["uid"] == uid and pod["status"]["phase"] == "Running", pod["status"]
+    print("figures:", {key: round(v, 1) for key, v in c.figures.items()})
+    k.kubectl("delete", "pod", "app-a", "--wait=true")
+
+
+def test_reset_every_node_and_detach_leave_no_trace(cluster: Cluster) -> None:
+    from edgeadm import kube
+    from tests.harness.snapshot import diff, snapshot
+
+    c = cluster
+    for h in (*c.edges.values(), c.cloud):
+        out = h.edgeadm("reset", "-f")
+        assert out.returncode == 0, f"{h.name}: {out.stderr}"
+        left = hosts.state_diff(c.before[h.name], h.state())
+        assert not left, f"{h.name}:\n" + "\n".join(left)
+    res = c.master.host.edgeadm("detach", "edge-apps", env=ADMIN)
+    assert res.returncode == 0, res.stderr
+    k = kube.connect(c.master.kubeconfig)
+    _wait("the cluster as it was before addon", lambda: diff(c.cluster_before, snapshot(k)) == [], 120, 5)
