@@ -88,7 +88,7 @@ class ClusterStatus:
     def as_dict(self) -> dict[str, Any]:
         return {"siteLabel": self.site_label, "edgeApps": self.edge_apps,
                 "components": [{**asdict(c), "rolledOut": c.rolled_out} for c in self.components],
-                "sites": [asdict(s) for s in self.sites],
+                "sites": [_camel(asdict(s)) for s in self.sites],
                 "nodes": [_camel(asdict(n)) for n in self.nodes]}
 
 

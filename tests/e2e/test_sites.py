@@ -155,14 +155,19 @@ def _nodes(c: Cluster) -> dict[str, dict[str, Any]]:
     return {n["name"]: n for n in _status(c)["nodes"]}
 
 
+TOLERATION = 20  # seconds a test pod stays on an unreachable node once the NoExecute taint is on it
+
+
 def _pod(name: str, node: str) -> dict[str, Any]:
     """An HTTP server on the node's network that answers with its node's name (hostNetwork: no pod routing
-    between nodes is needed to reach it)."""
+    between nodes is needed to reach it), tolerating an unreachable node for TOLERATION seconds only."""
     script = (f"mkdir -p /tmp/www && echo {node} > /tmp/www/index.html && "
               f"exec /bin/busybox httpd -f -p {APP_PORT} -h /tmp/www")
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default",
                                                             "labels": {"app": "site-app"}},
             "spec": {"nodeName": node, "hostNetwork": True, "terminationGracePeriodSeconds": 1,
+                     "tolerations": [{"key": "node.kubernetes.io/unreachable", "operator": "Exists",
+                                      "effect": "NoExecute", "tolerationSeconds": TOLERATION}],
                      "containers": [{"name": "app", "image": APP_IMAGE, "imagePullPolicy": "Never",
                                      "command": ["/bin/busybox", "sh", "-c", script]}]}}
 
@@ -197,12 +202,22 @@ def test_every_node_joins_and_the_cloud_cannot_reach_the_sites(cluster: Cluster)
         res = c.master.host.exec(["python3", "-c", probe], check=False)
         assert res.returncode != 0 and "no route to host" in res.stderr.lower(), res.stderr
     # status: every site's edge nodes connected through the tunnel, served by their lite-apiserver
-    st = _wait("every edge node connected", lambda: _when(_status(c), lambda s: all(
-        site["tunnelConnected"] == site["edge"] for site in s["sites"])), 240)
+    seen: list[dict[str, Any]] = []
+
+    def settled() -> dict[str, Any] | None:
+        seen[:] = [_status(c)]
+        s = seen[0]
+        return s if all(site["tunnelConnected"] == site["edge"] for site in s["sites"]) and all(
+            n["liteApiserver"] == "serving" for n in s["nodes"] if n["role"] == "edge") and all(
+            comp["rolledOut"] for comp in s["components"]) else None
+
+    try:
+        st = _wait("every edge node connected and served by its lite-apiserver", settled, 300)
+    except AssertionError:
+        raise AssertionError(json.dumps(seen, indent=1)) from None
     assert [(s["name"], s["nodes"], s["ready"], s["edge"], s["tunnelConnected"]) for s in st["sites"]] == [
         ("site-a", 2, 2, 2, 2), ("site-b", 1, 1, 1, 1), ("-", 2, 2, 0, 0)]
-    assert {n["liteApiserver"] for n in st["nodes"] if n["role"] == "edge"} == {"serving"}
-    assert all(comp["rolledOut"] for comp in st["components"]), st["components"]
+    print("edge-health after join:", {n["name"]: n["edgeHealth"] for n in st["nodes"] if n["role"] == "edge"})
 
 
 def test_logs_reach_each_site_through_the_tunnel(cluster: Cluster) -> None:
@@ -215,19 +230,32 @@ def test_logs_reach_each_site_through_the_tunnel(cluster: Cluster) -> None:
             "logs", "-n", "edge-system", p, "--tail=5", check=False).returncode == 0, 300)
 
 
+def _evicted(k: Master, pod: str) -> bool:
+    res = k.kubectl("get", "pod", pod, "-o", "json", check=False)
+    return res.returncode != 0 or bool(json.loads(res.stdout)["metadata"].get("deletionTimestamp"))
+
+
 def test_a_cut_off_site_keeps_its_pods_through_a_kubelet_restart_and_a_power_cut(cluster: Cluster) -> None:
+    """Site A and, as the control case, the cloud node lose the cloud at the same moment (the master stays, a
+    healthy zone, so the controller-manager evicts at its normal rate). The cloud node's pod is evicted once its
+    toleration runs out; the edge node's is not (edge-health-admission lifts the NoExecute taint of edge nodes no
+    peer voted unhealthy) and keeps running through a kubelet restart and a power cut, from lite-apiserver's
+    cache."""
     c = cluster
     node = next(n for n, s in c.site_of.items() if s == "site-a")
     h = c.edges[node]
     k = c.master
     from edgeadm import kube
 
-    kube.connect(k.kubeconfig).create(_pod("app-a", node))
-    _wait("the app answering on its node", lambda: _answers(h), 120)
+    api = kube.connect(k.kubeconfig)
+    api.create(_pod("app-a", node))
+    api.create(_pod("app-cloud", c.cloud.name))
+    _wait("the apps answering on their nodes", lambda: _answers(h) and _answers(c.cloud), 120)
     uid = k.get("pod", "app-a")["metadata"]["uid"]
 
     site = c.sites["site-a"]
     site.cut()
+    c.cloud.exec(["ip", "link", "set", "eth0", "down"])
     cut_at = time.monotonic()
     try:
         st = _wait("status: site-a cut off", lambda: _when(_nodes(c), lambda n: all(
@@ -262,8 +290,20 @@ def test_a_cut_off_site_keeps_its_pods_through_a_kubelet_restart_and_a_power_cut
             "r = urllib.request.urlopen(q, context=ctx, timeout=10);"
             "print(json.dumps([p['metadata']['uid'] for p in json.load(r)['items']]))")])
         assert uid in json.loads(cached.stdout), cached.stdout  # lite-apiserver served the pod from its cache
+
+        # no eviction: the control pod on the cloud node goes, the edge node's stays
+        _wait("the cloud node's pod evicted", lambda: _evicted(k, "app-cloud"), 300, 5)
+        c.figures["cut to the control pod evicted (s)"] = time.monotonic() - cut_at
+        time.sleep(TOLERATION)
+        assert not _evicted(k, "app-a"), "the cut-off edge node's pod was evicted"
+        taints = {(t["key"], t["effect"]) for t in k.get("node", node)["spec"].get("taints") or []}
+        assert ("node.kubernetes.io/unreachable", "NoExecute") not in taints, taints
+        cloud_taints = {(t["key"], t["effect"]) for t in k.get("node", c.cloud.name)["spec"].get("taints") or []}
+        assert ("node.kubernetes.io/unreachable", "NoExecute") in cloud_taints, cloud_taints
     finally:
         site.reconnect()
+        c.cloud.exec(["ip", "link", "set", "eth0", "up"])
+        c.cloud.exec(["ip", "route", "replace", "default", "via", c.cloud.gateway])
     back_at = time.monotonic()
     _wait("site-a Ready again", lambda: all(n["ready"] == "True" and n["tunnel"] == "connected"
                                             for name, n in _nodes(c).items() if c.site_of.get(name) == "site-a"),
@@ -271,6 +311,9 @@ def test_a_cut_off_site_keeps_its_pods_through_a_kubelet_restart_and_a_power_cut
     c.figures["reconnect to Ready and connected (s)"] = time.monotonic() - back_at
     pod = k.get("pod", "app-a")
     assert pod["metadata"]["uid"] == uid and pod["status"]["phase"] == "Running", pod["status"]
+    assert pod["spec"]["nodeName"] == node and not pod["metadata"].get("deletionTimestamp")
+    _wait("the cloud node Ready again", lambda: _nodes(c)[c.cloud.name]["ready"] == "True", 300)
+    _wait("the evicted pod gone", lambda: k.kubectl("get", "pod", "app-cloud", check=False).returncode != 0, 120)
     print("figures:", {key: round(v, 1) for key, v in c.figures.items()})
     k.kubectl("delete", "pod", "app-a", "--wait=true")
 

@@ -119,3 +119,12 @@ def test_every_image_is_the_one_requested(template: str) -> None:
         assert seen == {wanted["tunnel"]}
     elif name.replace("-", "_") in wanted:
         assert seen == {wanted[name.replace("-", "_")]}
+
+
+def test_the_node_taint_webhook_sees_only_edge_nodes() -> None:
+    """It lifts the NoExecute unreachable taint from nodes no peer voted unhealthy; nothing votes for cloud nodes,
+    so it must not see them (their pods must still be moved when they die)."""
+    hooks = {w["name"]: w for w in objects("edge-health-webhook.yaml")[
+        ("MutatingWebhookConfiguration", "edge-health-admission")]["webhooks"]}
+    assert hooks["node-taint.k8s.io"]["objectSelector"] == {"matchLabels": {"superedge.io/edge-node": "enable"}}
+    assert hooks["node-taint.k8s.io"]["rules"][0]["resources"] == ["nodes"]
