@@ -115,6 +115,7 @@ Entry = (FileWritten | DirCreated | Byproduct | UnitEnabled | NetdevExpected | S
 _KINDS: dict[str, type[Entry]] = {k.op: k for k in (DirCreated, Byproduct, UnitEnabled, NetdevExpected, SysctlSet,
                                                       ContainersStarted, ImagesImported, ChainsAdded, NodeRegistered)}
 CHAIN_PREFIXES = ("KUBE-", "CNI-")
+_SYSCTL_KEY = re.compile(r"(net|vm|kernel|fs)(\.[A-Za-z0-9_-]{1,64}){1,6}")
 _CHAIN_KEY = re.compile(r"(ip|ip6)/(filter|nat|mangle|raw|security)/(KUBE|CNI)-[A-Za-z0-9_-]{1,60}")
 
 
@@ -144,6 +145,10 @@ def from_dict(raw: Any) -> Entry:
         if not isinstance(refs, list) or not all(isinstance(r, str) and is_reference(r) for r in refs):
             raise JournalError(f"journal entry `{op}` has refs that are not image references")
         values["refs"] = tuple(refs)
+    if kind is SysctlSet:  # the key becomes a path under /proc/sys: a kernel parameter name, nothing else
+        if not (isinstance(values["key"], str) and _SYSCTL_KEY.fullmatch(values["key"])
+                and isinstance(values["prior"], str)):
+            raise JournalError(f"journal entry `{op}` names no kernel parameter")
     if kind is ChainsAdded:  # only our prefixes in known tables: undo never touches another chain
         before = values["before"]
         if not isinstance(before, (list, tuple)) or not all(isinstance(c, str) and _CHAIN_KEY.fullmatch(c)

@@ -167,6 +167,13 @@ class LocalHost:
         if run(["ip", "link", "show", name], check=False).returncode != 0:
             self.journal.add(NetdevExpected(name))
 
+    def sysctl_expected(self, key: str) -> None:
+        """Note a kernel parameter a service may change (kube-proxy's); reset puts the value of now back."""
+        path = sysctl_path(key)
+        if not path.exists() or self._would(f"let a service change {key}"):
+            return
+        self.journal.add(SysctlSet(key, path.read_text().strip()))
+
     def sysctl(self, key: str, value: str) -> None:
         """Set a kernel parameter now; reset puts the prior value back."""
         path = sysctl_path(key)

@@ -230,6 +230,66 @@ def test_logs_reach_each_site_through_the_tunnel(cluster: Cluster) -> None:
             "logs", "-n", "edge-system", p, "--tail=5", check=False).returncode == 0, 300)
 
 
+GRID_PORT = 18081
+
+
+def _site_nodes(c: Cluster, site: str) -> set[str]:
+    return {n for n, s in c.site_of.items() if s == site}
+
+
+def _get_body(h: hosts.TestHost, url: str) -> str | None:
+    probe = f"import urllib.request; print(urllib.request.urlopen('{url}', timeout=3).read().decode())"
+    res = h.exec(["python3", "-c", probe], check=False)
+    return res.stdout.strip() if res.returncode == 0 else None
+
+
+def test_a_service_grid_keeps_each_sites_traffic_inside_the_site(cluster: Cluster) -> None:
+    """A DeploymentGrid keyed by the site label gives one Deployment per site, its pods only in that site; the
+    ServiceGrid's Service, reached from an edge node through the edge kube-proxy (which reads the API through
+    application-grid-wrapper), answers only from pods of the caller's own site."""
+    from edgeadm import kube
+
+    c = cluster
+    api = kube.connect(c.master.kubeconfig)
+    script = (f"mkdir -p /tmp/www && echo $NODE_NAME > /tmp/www/index.html && "
+              f"exec /bin/busybox httpd -f -p {GRID_PORT} -h /tmp/www")
+    pod_spec = {"hostNetwork": True, "terminationGracePeriodSeconds": 1,
+                "containers": [{"name": "echo", "image": APP_IMAGE, "imagePullPolicy": "Never",
+                                "command": ["/bin/busybox", "sh", "-c", script],
+                                "env": [{"name": "NODE_NAME", "valueFrom": {"fieldRef": {
+                                    "fieldPath": "spec.nodeName"}}}]}]}
+    api.create({"apiVersion": "superedge.io/v1", "kind": "DeploymentGrid",
+                "metadata": {"name": "echo", "namespace": "default"},
+                "spec": {"gridUniqKey": ZONE, "template": {
+                    "replicas": 1, "selector": {"matchLabels": {"app": "echo"}},
+                    "template": {"metadata": {"labels": {"app": "echo"}}, "spec": pod_spec}}}})
+    api.create({"apiVersion": "superedge.io/v1", "kind": "ServiceGrid",
+                "metadata": {"name": "echo", "namespace": "default"},
+                "spec": {"gridUniqKey": ZONE, "template": {"selector": {"app": "echo"},
+                                                          "ports": [{"port": 80, "targetPort": GRID_PORT}]}}})
+    try:
+        for site in SITES:
+            dep = _wait(f"Deployment echo-{site} available", lambda s=site: _when(
+                api.get("apps/v1", "Deployment", f"echo-{s}", "default"),
+                lambda d: d is not None and (d.get("status") or {}).get("availableReplicas") == 1), 240)
+            assert dep["spec"]["template"]["spec"]["nodeSelector"] == {ZONE: site}
+        pods = api.list("v1", "Pod", namespace="default", label_selector="app=echo")
+        assert {c.site_of[p["spec"]["nodeName"]] for p in pods} == set(SITES) and len(pods) == len(SITES)
+        grid = api.get("superedge.io/v1", "DeploymentGrid", "echo", "default")
+        assert set((grid.get("status") or {}).get("states") or {}) == set(SITES), grid.get("status")
+        ip = api.get("v1", "Service", "echo-svc", "default")["spec"]["clusterIP"]
+        for name, h in c.edges.items():
+            site = c.site_of[name]
+            first = _wait(f"echo-svc answering on {name}", lambda h=h: _get_body(h, f"http://{ip}/"), 180)
+            answers = {first} | {_get_body(h, f"http://{ip}/") for _ in range(7)}
+            assert answers <= _site_nodes(c, site), f"{name} in {site} got answers from {answers}"
+    finally:
+        for kind in ("ServiceGrid", "DeploymentGrid"):
+            api.delete("superedge.io/v1", kind, "echo", "default")
+        _wait("the grid's pods gone", lambda: not api.list("v1", "Pod", namespace="default",
+                                                           label_selector="app=echo"), 120)
+
+
 def _evicted(k: Master, pod: str) -> bool:
     res = k.kubectl("get", "pod", pod, "-o", "json", check=False)
     return res.returncode != 0 or bool(json.loads(res.stdout)["metadata"].get("deletionTimestamp"))

@@ -39,8 +39,10 @@ KUBELET_SYSCTLS = {"vm.overcommit_memory": "1", "vm.panic_on_oom": "0", "kernel.
 LISTING_EXCLUDES = ("proc", "sys", "dev", "run", "tmp", "var/log", "var/tmp", "var/cache", "var/lib/systemd")
 # Inside the host's /run: what systemd, journald and udev keep for themselves while the host runs (state that
 # changes with every unit start, not something join or reset leaves).
+# /tmp/systemd-private-*: PrivateTmp= directories systemd makes for services (logind), named at random on each
+# start, so a reboot renames them.
 INSIDE_EXCLUDES = ("/run/systemd", "/run/log", "/run/udev", "/run/dbus", "/run/user", "/run/mount", "/run/lock",
-                   "/run/credentials", "/run/utmp", "/run/initctl", "/run/sshd")
+                   "/run/credentials", "/run/utmp", "/run/initctl", "/run/sshd", "/tmp/systemd-private-")
 # Values the kernel changes on its own: counters, random numbers, the last pid.
 VOLATILE_SYSCTLS = ("kernel.random.", "kernel.ns_last_pid", "kernel.pty.nr", "net.netfilter.nf_conntrack_count",
                     "kernel.perf_event_max_sample_rate", "vm.stat_refresh", "kernel.core_pipe_limit",

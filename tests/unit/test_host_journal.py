@@ -112,3 +112,17 @@ def test_chain_entries_name_only_our_chains() -> None:
                     [7]):
         with pytest.raises(jr.JournalError, match="names chains edgeadm does not manage"):
             jr.from_dict({"op": "chains", "before": hostile})
+
+
+def test_sysctl_entries_name_only_kernel_parameters() -> None:
+    """The key becomes a path under /proc/sys that reset writes to: nothing else may get through."""
+    from edgeadm.host import journal as jr
+
+    ok = jr.from_dict({"op": "sysctl", "key": "net.ipv4.conf.all.route_localnet", "prior": "0"})
+    assert ok == jr.SysctlSet("net.ipv4.conf.all.route_localnet", "0")
+    for hostile in ("net/../../../etc/shadow", "net./etc/shadow", "../etc", "etc.passwd", "net", "net..ipv4",
+                    "net.ipv4 forward", 7):
+        with pytest.raises(jr.JournalError, match="names no kernel parameter"):
+            jr.from_dict({"op": "sysctl", "key": hostile, "prior": "0"})
+    with pytest.raises(jr.JournalError, match="names no kernel parameter"):
+        jr.from_dict({"op": "sysctl", "key": "net.ipv4.ip_forward", "prior": ["0"]})

@@ -17,6 +17,15 @@ from edgeadm.node.api import NodeAPI
 from edgeadm.node.paths import CONTAINERD_SOCK
 from edgeadm.phases.join.data import JoinData
 
+# Kernel parameters kube-proxy sets on its node (iptables and ipvs modes: localhost NodePorts, conntrack table and
+# timeouts, bridge netfilter, ipvs tuning). Only those present when join runs are noted.
+KUBE_PROXY_SYSCTLS = ("net.ipv4.conf.all.route_localnet", "net.netfilter.nf_conntrack_max",
+                      "net.netfilter.nf_conntrack_tcp_timeout_established",
+                      "net.netfilter.nf_conntrack_tcp_timeout_close_wait", "net.bridge.bridge-nf-call-iptables",
+                      "net.bridge.bridge-nf-call-ip6tables", "net.ipv4.vs.conntrack", "net.ipv4.vs.conn_reuse_mode",
+                      "net.ipv4.vs.expire_nodest_conn", "net.ipv4.vs.expire_quiescent_template",
+                      "net.ipv4.conf.all.arp_ignore", "net.ipv4.conf.all.arp_announce")
+
 
 def api_server_url(data: JoinData) -> str:
     """Where this node's kubelet talks to: the local lite-apiserver on edge nodes, else the endpoint."""
@@ -59,6 +68,12 @@ def kubelet_config(data: JoinData) -> None:
     for bridge in units.cni_bridges(paths.cni_conf):  # made by CNI when the first pod starts; reset deletes it
         h.netdev(bridge)
     h.expect(Path("/run/netns"))  # where the runtime pins pod network namespaces
+    # kube-proxy (edge-kube-proxy on edge nodes) runs here too: the runtime creates its hostPath mounts' sources,
+    # iptables its lock file, and kube-proxy tunes kernel parameters; reset puts each back as it was
+    for p in (Path("/lib/modules"), Path("/run/xtables.lock")):
+        h.expect(p)
+    for key in KUBE_PROXY_SYSCTLS:
+        h.sysctl_expected(key)
     h.chains_added()  # the kubelet's KUBE-* chains, CNI's and kube-proxy's, removed by reset
     # What the kubelet will run is removed by reset (after the kubelet stops, before the runtime does): containerd's
     # shims outlive its unit (KillMode=process), and pod network namespaces outlive their processes.
