@@ -187,8 +187,35 @@ def bench_join() -> list[Row]:
             h.stop()
             net.close()
 
+def bench_images(n: int = 3) -> list[Row]:
+    """Each SuperEdge component's image archive (our writer, from the cached patched build) against `tar -cf` of
+    the same binary: what making an image costs beyond packing its one file. Sizes go to stderr."""
+    from tests.harness import images
+
+    bin_dir = images.superedge_bin_dir()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in images.COMPONENTS:
+            def ours(c: str = name) -> float:
+                t = time.perf_counter()
+                images.superedge_images(Path(tmp) / "ours", components=(c,), bin_dir=bin_dir)
+                elapsed = time.perf_counter() - t
+                for p in (Path(tmp) / "ours").rglob("*.tar"):
+                    p.unlink()
+                return elapsed
+
+            def tar(c: str = name) -> float:
+                return timed(["tar", "-cf", f"{tmp}/{c}.tar", "-C", str(bin_dir), c])
+
+            rows.append(Row(f"image archive of {name} vs `tar -cf` of its binary", median_of(ours, n),
+                            median_of(tar, n)))
+            size = (bin_dir / name).stat().st_size
+            print(f"{name}: binary {size / 1e6:.1f} MB", file=sys.stderr)
+    return rows
+
+
 BENCHES: dict[str, Callable[[], list[Row]]] = {
-    "help": bench_help, "addon": bench_addon, "token": bench_token, "join": bench_join}
+    "help": bench_help, "addon": bench_addon, "token": bench_token, "join": bench_join, "images": bench_images}
 
 
 def main(argv: list[str]) -> int:

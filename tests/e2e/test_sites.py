@@ -34,7 +34,10 @@ CLOUD_IMAGES = ("tunnel", "edge-health-admission", "application-grid-controller"
 EDGE_IMAGES = ("tunnel", "edge-health", "application-grid-wrapper")
 APP_IMAGE = "edgeadm.test/app:1"  # busybox: a shell and an HTTP server
 APP_PORT = 18080
-ZONE = "topology.kubernetes.io/zone"
+ZONE = "topology.kubernetes.io/zone"  # the site as the controller-manager's zone (eviction rates per zone)
+# the site as ServiceGrids and DeploymentGrids see it: application-grid-controller stores gridUniqKey as a label
+# *value* on what it creates, so the key must not contain a '/'
+GRID_KEY = "site"
 ADMIN = {"KUBECONFIG": "/etc/kubernetes/admin.conf"}
 SITES = {"site-a": ("a1", "a2"), "site-b": ("b1",)}
 
@@ -137,7 +140,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             c.before[h.name] = h.state()
         _join(cloud, info, "--enable-edge=false")
         for h in edges.values():
-            _join(h, info, "--enable-edge=true", f"--node-labels={ZONE}={c.site_of[h.name]}")
+            site = c.site_of[h.name]
+            _join(h, info, "--enable-edge=true", f"--node-labels={ZONE}={site},{GRID_KEY}={site}")
         yield c
     finally:
         for thing in reversed(started):
@@ -260,19 +264,19 @@ def test_a_service_grid_keeps_each_sites_traffic_inside_the_site(cluster: Cluste
                                     "fieldPath": "spec.nodeName"}}}]}]}
     api.create({"apiVersion": "superedge.io/v1", "kind": "DeploymentGrid",
                 "metadata": {"name": "echo", "namespace": "default"},
-                "spec": {"gridUniqKey": ZONE, "template": {
+                "spec": {"gridUniqKey": GRID_KEY, "template": {
                     "replicas": 1, "selector": {"matchLabels": {"app": "echo"}},
                     "template": {"metadata": {"labels": {"app": "echo"}}, "spec": pod_spec}}}})
     api.create({"apiVersion": "superedge.io/v1", "kind": "ServiceGrid",
                 "metadata": {"name": "echo", "namespace": "default"},
-                "spec": {"gridUniqKey": ZONE, "template": {"selector": {"app": "echo"},
+                "spec": {"gridUniqKey": GRID_KEY, "template": {"selector": {"app": "echo"},
                                                           "ports": [{"port": 80, "targetPort": GRID_PORT}]}}})
     try:
         for site in SITES:
             dep = _wait(f"Deployment echo-{site} available", lambda s=site: _when(
                 api.get("apps/v1", "Deployment", f"echo-{s}", "default"),
                 lambda d: d is not None and (d.get("status") or {}).get("availableReplicas") == 1), 240)
-            assert dep["spec"]["template"]["spec"]["nodeSelector"] == {ZONE: site}
+            assert dep["spec"]["template"]["spec"]["nodeSelector"] == {GRID_KEY: site}
         pods = api.list("v1", "Pod", namespace="default", label_selector="app=echo")
         assert {c.site_of[p["spec"]["nodeName"]] for p in pods} == set(SITES) and len(pods) == len(SITES)
         grid = api.get("superedge.io/v1", "DeploymentGrid", "echo", "default")
