@@ -170,7 +170,8 @@ class LocalHost:
     def sysctl_expected(self, key: str) -> None:
         """Note a kernel parameter a service may change (kube-proxy's); reset puts the value of now back."""
         path = sysctl_path(key)
-        if not path.exists() or self._would(f"let a service change {key}"):
+        # present and writable here (a global parameter is read-only inside a network namespace)
+        if not path.exists() or not os.access(path, os.W_OK) or self._would(f"let a service change {key}"):
             return
         self.journal.add(SysctlSet(key, path.read_text().strip()))
 

@@ -128,7 +128,9 @@ def undo_one(entry: jr.Entry) -> None:
         if entry.refs:  # by name; `--sync` waits for containerd to drop the content nothing else uses
             run([entry.ctr, "-a", entry.socket, "-n", "k8s.io", "images", "rm", "--sync", *entry.refs], check=False)
     elif isinstance(entry, jr.SysctlSet):
-        sysctl_path(entry.key).write_text(entry.prior)
+        path = sysctl_path(entry.key)
+        if path.read_text().strip() != entry.prior:  # a parameter nobody changed needs no write (nor the right to)
+            path.write_text(entry.prior)
 
 
 def _remove_chains(before: set[str]) -> None:

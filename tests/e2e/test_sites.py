@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +88,8 @@ def _join(h: hosts.TestHost, info: dict[str, Any], *extra: str) -> None:
                     "--install-pkg-path", "/pkg/kube.tar.gz", "--kubelet-config-patch", "/root/kubelet-patch.yaml",
                     *extra, env={"EDGEADM_TOKEN": info["token"]})
     assert res.returncode == 0, f"{h.name}: {res.stderr}"
+    # the node's own containerd gets every image from the package: nothing is pulled
+    assert "[images] Importing 5 images from the package" in res.stderr, res.stderr
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +121,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                                   "/etc/kubernetes/pki/ca.key", "--master-public-addr", f"{master.ip}:6443",
                                   "--wait", "--timeout", "300", env=ADMIN)
         assert res.returncode == 0, res.stderr
+        # --wait: each cloud component is reported rolled out (the edge ones have no node yet: 0/0)
+        for name in ("tunnel-cloud", "edge-health-admission", "application-grid-controller"):
+            assert f"[wait] Deployment {name} is rolled out (1/1 ready)" in res.stderr, res.stderr
         info = json.loads(master.host.edgeadm("token", "create", "--print-join-command", "-o", "json",
                                               env=ADMIN).stdout)
         pkg = work / "pkg"
@@ -224,14 +232,48 @@ def test_every_node_joins_and_the_cloud_cannot_reach_the_sites(cluster: Cluster)
     print("edge-health after join:", {n["name"]: n["edgeHealth"] for n in st["nodes"] if n["role"] == "edge"})
 
 
-def test_logs_reach_each_site_through_the_tunnel(cluster: Cluster) -> None:
+def test_logs_exec_and_port_forward_reach_each_site_through_the_tunnel(cluster: Cluster) -> None:
+    """The master cannot connect into a site, yet `kubectl logs`, `exec` and `port-forward` reach a pod on every
+    edge node: the API server's egress goes through tunnel-cloud, and tunnel-edge carries it to the kubelet."""
     c = cluster
+    m = c.master
+    pods = {}
     for name in c.edges:
-        pods = json.loads(c.master.kubectl("get", "pods", "-n", "edge-system", "-l", "app=tunnel-edge",
-                                           "--field-selector", f"spec.nodeName={name}", "-o", "json").stdout)
-        pod = pods["items"][0]["metadata"]["name"]
-        _wait(f"kubectl logs of {pod} on {name}", lambda p=pod: c.master.kubectl(
+        listed = json.loads(m.kubectl("get", "pods", "-n", "edge-system", "-l", "app=tunnel-edge",
+                                      "--field-selector", f"spec.nodeName={name}", "-o", "json").stdout)
+        pods[name] = pod = listed["items"][0]["metadata"]["name"]
+        _wait(f"kubectl logs of {pod} on {name}", lambda p=pod: m.kubectl(
             "logs", "-n", "edge-system", p, "--tail=5", check=False).returncode == 0, 300)
+        exec_ = m.kubectl("exec", "-n", "edge-system", pod, "--", "/usr/local/bin/tunnel", "--version", check=False)
+        assert exec_.returncode == 0 and "v0.9.0+edgeadm" in exec_.stdout, exec_.stderr
+    # tunnel-edge runs on the host network: its health port answers on the edge node itself
+    name, pod = next(iter(pods.items()))
+    with subprocess.Popen([str(m.bins / "kubectl"), f"--kubeconfig={m.kubeconfig}", "port-forward", "-n",
+                           "edge-system", f"pod/{pod}", ":51010"], stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL, text=True) as pf:
+        try:
+            assert pf.stdout is not None
+            line = pf.stdout.readline()
+            port = re.search(r"127\.0\.0\.1:(\d+)", line)
+            assert port, line
+            with urllib.request.urlopen(f"http://127.0.0.1:{port.group(1)}/edge/healthz", timeout=10) as r:
+                assert r.status == 200 and r.read()
+        finally:
+            pf.terminate()
+    # timed side by side: a pod on an edge node (through the edge's stream) and one on the master
+    direct = next(p["metadata"]["name"] for p in json.loads(m.kubectl(
+        "get", "pods", "-n", "kube-system", "-o", "json").stdout)["items"]
+        if p["metadata"]["name"].startswith("kube-proxy-") and p["spec"]["nodeName"] == m.name)
+    timings = {}
+    for key, ns, target in (("tunnel", "edge-system", pod), ("master", "kube-system", direct)):
+        t0 = time.monotonic()
+        for _ in range(5):
+            assert m.kubectl("logs", "-n", ns, target, "--tail=1", check=False).returncode == 0
+        timings[key] = (time.monotonic() - t0) / 5
+    c.figures["kubectl logs, edge pod through the tunnel (s)"] = timings["tunnel"]
+    c.figures["kubectl logs, master pod (s)"] = timings["master"]
+    print(f"kubectl logs: edge pod through the tunnel {timings['tunnel']:.3f} s, master pod "
+          f"{timings['master']:.3f} s, ratio {timings['tunnel'] / timings['master']:.2f}")
 
 
 GRID_PORT = 18081
