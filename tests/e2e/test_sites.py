@@ -332,6 +332,7 @@ def test_a_service_grid_keeps_each_sites_traffic_inside_the_site(cluster: Cluste
     finally:
         for kind in ("ServiceGrid", "DeploymentGrid"):
             api.delete("superedge.io/v1", kind, "echo", "default")
+        api.delete("v1", "Service", "echo-svc", "default")  # the controller made it without an owner
         _wait("the grid's pods gone", lambda: not api.list("v1", "Pod", namespace="default",
                                                            label_selector="app=echo"), 120)
 
@@ -424,6 +425,33 @@ def test_a_cut_off_site_keeps_its_pods_through_a_kubelet_restart_and_a_power_cut
     k.kubectl("delete", "pod", "app-a", "--wait=true")
 
 
+def test_peers_vote_a_dead_edge_node_unhealthy_and_its_pod_moves(cluster: Cluster) -> None:
+    """The other side of no-eviction: an edge node that is really down (its power is off) is voted unhealthy by
+    its peers (edge-health sets `nodeunhealth`), so edge-health-admission leaves the NoExecute taint and its pod is
+    evicted; powered on again, the vote is withdrawn."""
+    from edgeadm import kube
+
+    c = cluster
+    k = c.master
+    node = sorted(n for n, s in c.site_of.items() if s == "site-a")[-1]
+    h = c.edges[node]
+    kube.connect(k.kubeconfig).create(_pod("app-down", node))
+    _wait("the app answering on its node", lambda: _answers(h), 120)
+    h.power_off()
+    off_at = time.monotonic()
+    try:
+        _wait(f"{node} voted unhealthy", lambda: _nodes(c)[node]["edgeHealth"] == "voted-unhealthy", 300, 5)
+        c.figures["power off to voted unhealthy (s)"] = time.monotonic() - off_at
+        _wait("its pod evicted", lambda: _evicted(k, "app-down"), 300, 5)
+        c.figures["power off to pod evicted (s)"] = time.monotonic() - off_at
+    finally:
+        h.power_on()
+    _wait(f"{node} Ready and no longer voted unhealthy", lambda: (n := _nodes(c)[node])["ready"] == "True"
+          and n["edgeHealth"] != "voted-unhealthy", 300, 5)
+    _wait("the evicted pod gone", lambda: k.kubectl("get", "pod", "app-down", check=False).returncode != 0, 120)
+    print("figures:", {key: round(v, 1) for key, v in c.figures.items()})
+
+
 def test_reset_every_node_and_detach_leave_no_trace(cluster: Cluster) -> None:
     from edgeadm import kube
     from tests.harness.snapshot import diff, snapshot
@@ -437,4 +465,16 @@ def test_reset_every_node_and_detach_leave_no_trace(cluster: Cluster) -> None:
     res = c.master.host.edgeadm("detach", "edge-apps", env=ADMIN)
     assert res.returncode == 0, res.stderr
     k = kube.connect(c.master.kubeconfig)
-    _wait("the cluster as it was before addon", lambda: diff(c.cluster_before, snapshot(k)) == [], 120, 5)
+    last: list[str] = []
+
+    def same() -> bool:
+        # Not addon's to undo, so left out: the kubelets' certificate requests (TLS bootstrap; the controller-
+        # manager removes approved ones after an hour) and the bootstrap token the user made with `token create`.
+        last[:] = [d for d in diff(c.cluster_before, snapshot(k)) if "/CertificateSigningRequest/" not in d
+                   and "/Secret/kube-system/bootstrap-token-" not in d]
+        return not last
+
+    try:
+        _wait("the cluster as it was before addon", same, 120, 5)
+    except AssertionError:
+        raise AssertionError("\n".join(last)) from None

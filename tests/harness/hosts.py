@@ -166,6 +166,11 @@ class TestHost:
     def power_cycle(self) -> None:
         """Cut the power and boot again: every process in the host ends at once (SIGKILL to its init, as stop()
         does), its tmpfs mounts (/run) are gone, its files stay. Same name, address and slot."""
+        self.power_off()
+        self.power_on()
+
+    def power_off(self) -> None:
+        """Cut the power (see power_cycle); power_on() boots the same tree again."""
         assert self.nspawn is not None and self.pid
         os.kill(self.pid, signal.SIGKILL)
         try:
@@ -175,6 +180,8 @@ class TestHost:
             self.nspawn.wait(timeout=10)
         subprocess.run(["ip", "link", "del", self.veth], check=False, capture_output=True)
         self.pid = 0
+
+    def power_on(self) -> None:
         self._boot()
 
     def _boot(self) -> None:
