@@ -79,7 +79,10 @@ def _when(value: Any, holds: Any) -> Any:
 
 def _prepare(h: hosts.TestHost) -> None:
     (h.root / "etc/cni/net.d").mkdir(parents=True, exist_ok=True)
-    (h.root / "etc/cni/net.d/10-edgetest.conflist").write_text(CNI_CONF % h.index)
+    # as every real CNI does (flannel's ipMasq), pods' connections leaving the pod network are masqueraded to the
+    # node's address: a site's router knows the site's /24, not the nodes' pod ranges
+    (h.root / "etc/cni/net.d/10-edgetest.conflist").write_text(
+        (CNI_CONF % h.index).replace('"ipMasq": false', '"ipMasq": true'))
     (h.root / "root/kubelet-patch.yaml").write_text(f"cgroupRoot: {h.cgroup_root}\ncgroupDriver: cgroupfs\n")
 
 
