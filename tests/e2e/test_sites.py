@@ -428,33 +428,6 @@ def test_a_cut_off_site_keeps_its_pods_through_a_kubelet_restart_and_a_power_cut
     k.kubectl("delete", "pod", "app-a", "--wait=true")
 
 
-def test_peers_vote_a_dead_edge_node_unhealthy_and_its_pod_moves(cluster: Cluster) -> None:
-    """The other side of no-eviction: an edge node that is really down (its power is off) is voted unhealthy by
-    its peers (edge-health sets `nodeunhealth`), so edge-health-admission leaves the NoExecute taint and its pod is
-    evicted; powered on again, the vote is withdrawn."""
-    from edgeadm import kube
-
-    c = cluster
-    k = c.master
-    node = sorted(n for n, s in c.site_of.items() if s == "site-a")[-1]
-    h = c.edges[node]
-    kube.connect(k.kubeconfig).create(_pod("app-down", node))
-    _wait("the app answering on its node", lambda: _answers(h), 120)
-    h.power_off()
-    off_at = time.monotonic()
-    try:
-        _wait(f"{node} voted unhealthy", lambda: _nodes(c)[node]["edgeHealth"] == "voted-unhealthy", 300, 5)
-        c.figures["power off to voted unhealthy (s)"] = time.monotonic() - off_at
-        _wait("its pod evicted", lambda: _evicted(k, "app-down"), 300, 5)
-        c.figures["power off to pod evicted (s)"] = time.monotonic() - off_at
-    finally:
-        h.power_on()
-    _wait(f"{node} Ready and no longer voted unhealthy", lambda: (n := _nodes(c)[node])["ready"] == "True"
-          and n["edgeHealth"] != "voted-unhealthy", 300, 5)
-    _wait("the evicted pod gone", lambda: k.kubectl("get", "pod", "app-down", check=False).returncode != 0, 120)
-    print("figures:", {key: round(v, 1) for key, v in c.figures.items()})
-
-
 def test_reset_every_node_and_detach_leave_no_trace(cluster: Cluster) -> None:
     from edgeadm import kube
     from tests.harness.snapshot import diff, snapshot
