@@ -54,6 +54,7 @@ class Cluster:
     site_of: dict[str, str]  # node name -> site name
     before: dict[str, dict[str, object]] = field(default_factory=dict)  # host states before join
     cluster_before: Any = None  # the master's API objects before addon
+    token_id: str = ""  # the bootstrap token the user made with `token create`
     figures: dict[str, float] = field(default_factory=dict)
 
 
@@ -142,7 +143,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                  for n in site_of}
         started += edges.values()
         c = Cluster(master, cloud, {h.name: h for h in edges.values()}, sites,
-                    {edges[n].name: s for n, s in site_of.items()}, cluster_before=cluster_before)
+                    {edges[n].name: s for n, s in site_of.items()}, cluster_before=cluster_before,
+                    token_id=info["token"].split(".")[0])
         for h in (cloud, *edges.values()):
             h.start(base)
             _prepare(h)
@@ -440,14 +442,16 @@ def test_reset_every_node_and_detach_leave_no_trace(cluster: Cluster) -> None:
         assert not left, f"{h.name}:\n" + "\n".join(left)
     res = c.master.host.edgeadm("detach", "edge-apps", env=ADMIN)
     assert res.returncode == 0, res.stderr
+    # the user's own clean-up of what was theirs: the join token (its signature in cluster-info goes with it)
+    res = c.master.host.edgeadm("token", "delete", c.token_id, env=ADMIN)
+    assert res.returncode == 0, res.stderr
     k = kube.connect(c.master.kubeconfig)
     last: list[str] = []
 
     def same() -> bool:
         # Not addon's to undo, so left out: the kubelets' certificate requests (TLS bootstrap; the controller-
-        # manager removes approved ones after an hour) and the bootstrap token the user made with `token create`.
-        last[:] = [d for d in diff(c.cluster_before, snapshot(k)) if "/CertificateSigningRequest/" not in d
-                   and "/Secret/kube-system/bootstrap-token-" not in d]
+        # manager removes approved ones after an hour).
+        last[:] = [d for d in diff(c.cluster_before, snapshot(k)) if "/CertificateSigningRequest/" not in d]
         return not last
 
     try:
