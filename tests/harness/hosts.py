@@ -317,7 +317,9 @@ class TestHost:
                       and not line.startswith(VOLATILE_SYSCTLS))
 
     def rules(self) -> list[str]:
-        """The host's packet filter rules (iptables-save without counters, and nft's ruleset)."""
+        """The host's packet filter rules: iptables-save and ip6tables-save without counters, i.e. every table that
+        iptables manages (legacy or nft-backed). Rulesets made with `nft` itself are not seen: the test hosts have
+        no nft tool, and nothing a joined node runs here uses nftables natively (kube-proxy is in iptables mode)."""
         saved = self.exec(["sh", "-c", "iptables-save 2>/dev/null; ip6tables-save 2>/dev/null; true"]).stdout
         lines = [re.sub(r"\s*\[\d+:\d+\]", "", line).strip() for line in saved.splitlines()]
         # Left out: comments, table headers and COMMIT, and built-in chains with the default ACCEPT policy. An
