@@ -10,6 +10,7 @@ from edgeadm import events as ev
 from edgeadm.errors import EdgeadmError
 from edgeadm.host import HostError, Journal, undo
 from edgeadm.host.journal import Entry, NodeRegistered
+from edgeadm.host.local import run as run_program
 from edgeadm.node.api import NodeAPI
 from edgeadm.node.paths import NODE, NodePaths
 from edgeadm.options import ResetOptions
@@ -20,7 +21,13 @@ __all__ = ["ResetOptions", "run"]
 def _node_deleter(journal: Journal, paths: NodePaths) -> Callable[[NodeRegistered], None]:
     def delete(entry: NodeRegistered) -> None:
         pem, ca = paths.kubelet_client_pem, paths.ca_crt
-        if not pem.exists() or not ca.exists():
+        if not pem.exists():
+            # Killed before the kubelet finished its TLS bootstrap: the kubelet registers its Node only with the
+            # client certificate it gets there. Stop it so it cannot finish behind our back, then look again.
+            run_program(["systemctl", "stop", "kubelet.service"], check=False, timeout=90)
+            if not pem.exists():
+                return  # it never had node credentials, so it registered no Node
+        if not ca.exists():
             raise HostError("no node credentials left to delete the Node; delete it from the control plane")
         NodeAPI(str(journal.meta.get("endpoint", "")), ca.read_bytes(), pem).delete_node(entry.name)
 

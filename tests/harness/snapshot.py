@@ -6,8 +6,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-# Kinds the control plane rewrites on its own schedule (heartbeats, events, revisions).
-VOLATILE_KINDS = {"Event", "Lease", "ControllerRevision", "ComponentStatus"}
+# Kinds the control plane rewrites on its own schedule (heartbeats, events, revisions). IPAddress: the API server's
+# record of each Service's cluster IP (Kubernetes 1.33's allocator), released after the Service is gone, a moment
+# later; the Services themselves are compared.
+VOLATILE_KINDS = {"Event", "Lease", "ControllerRevision", "ComponentStatus", "IPAddress"}
 SERVER_META = ("uid", "resourceVersion", "managedFields", "creationTimestamp", "generation", "selfLink")
 SERVER_ANNOTATIONS = ("deprecated.daemonset.template.generation",)
 
