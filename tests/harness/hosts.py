@@ -172,14 +172,23 @@ class TestHost:
     def power_off(self) -> None:
         """Cut the power (see power_cycle); power_on() boots the same tree again."""
         assert self.nspawn is not None and self.pid
-        os.kill(self.pid, signal.SIGKILL)
+        self._kill_init()
+        subprocess.run(["ip", "link", "del", self.veth], check=False, capture_output=True)
+        self.pid = 0
+
+    def _kill_init(self) -> None:
+        """SIGKILL the host's init: its whole PID namespace ends at once (a clean poweroff takes ~20 s)."""
+        assert self.nspawn is not None
+        if self.pid:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         try:
             self.nspawn.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(self.nspawn.pid, signal.SIGKILL)
             self.nspawn.wait(timeout=10)
-        subprocess.run(["ip", "link", "del", self.veth], check=False, capture_output=True)
-        self.pid = 0
 
     def power_on(self) -> None:
         self._boot()
@@ -358,17 +367,7 @@ class TestHost:
                 self.exec(["sh", "-c", f"[ -d {group} ] && find {group} -depth -type d -exec rmdir {{}} \\; ; true"],
                           check=False, timeout=30)
         if self.nspawn is not None and self.nspawn.poll() is None:
-            # killing the container's init ends its whole PID namespace at once (a clean poweroff takes ~20 s)
-            if self.pid:
-                try:
-                    os.kill(self.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            try:
-                self.nspawn.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.nspawn.pid, signal.SIGKILL)
-                self.nspawn.wait(timeout=10)
+            self._kill_init()
         subprocess.run(["ip", "link", "del", self.veth], check=False, capture_output=True)
         _remove_cgroups([Path("/sys/fs/cgroup") / ctrl / self.cgroup_root.lstrip("/") for ctrl in CGROUP_V1]
                         + self._nspawn_groups())
