@@ -35,3 +35,5 @@ SERVICE_GROUP_TEMPLATES = ("service-group-crds.yaml", "application-grid-controll
                            "application-grid-wrapper.yaml")
 PREREQ_TEMPLATES = ("bootstrap-rbac.yaml", "cluster-info.yaml", "kubeadm-config.yaml", "kubelet-config.yaml")
 EDGE_INFO_TEMPLATE = "edge-info.yaml"
+# The node label whose value names a node's site (edge-health checks peers within a site; status groups by it).
+DEFAULT_SITE_LABEL = "topology.kubernetes.io/zone"

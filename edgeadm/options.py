@@ -21,6 +21,7 @@ from edgeadm import addr, tokens
 from edgeadm.constants import (
     DEFAULT_EDGE_VERSION,
     DEFAULT_IMAGE_REPOSITORY,
+    DEFAULT_SITE_LABEL,
     EDGE_LABEL_KEY,
     EDGE_VIRTUAL_ADDR,
     LEGACY_EDGE_LABEL_KEY,
@@ -124,6 +125,7 @@ class AddonOptions:
     edge_version: str = DEFAULT_EDGE_VERSION
     edge_image_repository: str = DEFAULT_IMAGE_REPOSITORY
     edge_virtual_addr: str = EDGE_VIRTUAL_ADDR
+    site_label: str = DEFAULT_SITE_LABEL
     manifest_dir: Path | None = None
     allow_foreign_objects: bool = False
     ignore_preflight_errors: tuple[str, ...] = ()
@@ -136,8 +138,8 @@ class AddonOptions:
     @classmethod
     def parse(cls, *, kubeconfig: str | None, ca_cert: Path, ca_key: Path, master_public_addr: str | None,
               edge_version: str = DEFAULT_EDGE_VERSION, edge_image_repository: str = DEFAULT_IMAGE_REPOSITORY,
-              edge_virtual_addr: str = EDGE_VIRTUAL_ADDR, manifest_dir: Path | None = None,
-              allow_foreign_objects: bool = False,
+              edge_virtual_addr: str = EDGE_VIRTUAL_ADDR, site_label: str = DEFAULT_SITE_LABEL,
+              manifest_dir: Path | None = None, allow_foreign_objects: bool = False,
               ignore_preflight_errors: tuple[str, ...] = (), skip_phases: tuple[str, ...] = (),
               dry_run: bool = False, wait: bool = False, timeout: float = 300.0,
               no_rollback: bool = False) -> AddonOptions:
@@ -146,6 +148,7 @@ class AddonOptions:
                       edge_version=parse_edge_version(edge_version or DEFAULT_EDGE_VERSION),
                       edge_image_repository=parse_image_repository(edge_image_repository),
                       edge_virtual_addr=_link_local_ipv4(edge_virtual_addr, "--edge-virtual-addr"),
+                      site_label=parse_label_key(site_label, "--site-label"),
                       manifest_dir=parse_manifest_dir(manifest_dir),
                       allow_foreign_objects=allow_foreign_objects,
                       ignore_preflight_errors=tuple(ignore_preflight_errors), skip_phases=tuple(skip_phases),

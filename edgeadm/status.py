@@ -18,10 +18,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from edgeadm.constants import CONTROL_PLANE_LABELS, EDGE_LABEL_KEY, EDGE_NAMESPACE, LEGACY_EDGE_LABEL_KEY
+from edgeadm.constants import (
+    CONTROL_PLANE_LABELS,
+    DEFAULT_SITE_LABEL,
+    EDGE_LABEL_KEY,
+    EDGE_NAMESPACE,
+    LEGACY_EDGE_LABEL_KEY,
+)
 from edgeadm.kube.types import KubeAPI
 
-DEFAULT_SITE_LABEL = "topology.kubernetes.io/zone"
 NO_SITE = "-"
 # The edge components addon deploys, in the order `addon --wait` reports them.
 COMPONENTS = (("Deployment", "tunnel-cloud"), ("Deployment", "edge-health-admission"),
@@ -78,18 +83,30 @@ class SiteStatus:
 
 
 @dataclass(frozen=True)
+class GridStatus:
+    """A DeploymentGrid or StatefulSetGrid: one workload per value of its gridUniqKey label (per site)."""
+    kind: str
+    namespace: str
+    name: str
+    grid_uniq_key: str
+    states: dict[str, dict[str, int]]  # grid value (site) -> {"replicas", "readyReplicas"} of its workload
+
+
+@dataclass(frozen=True)
 class ClusterStatus:
     site_label: str
     edge_apps: bool
     components: list[Component]
     sites: list[SiteStatus]
     nodes: list[NodeStatus]
+    grids: list[GridStatus] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"siteLabel": self.site_label, "edgeApps": self.edge_apps,
                 "components": [{**asdict(c), "rolledOut": c.rolled_out} for c in self.components],
                 "sites": [_camel(asdict(s)) for s in self.sites],
-                "nodes": [_camel(asdict(n)) for n in self.nodes]}
+                "nodes": [_camel(asdict(n)) for n in self.nodes],
+                "grids": [_camel(asdict(g)) for g in self.grids]}
 
 
 def _camel(d: dict[str, Any]) -> dict[str, Any]:
@@ -124,6 +141,40 @@ def component(obj: dict[str, Any] | None, kind: str, name: str) -> Component:
 def components(kube: KubeAPI) -> list[Component]:
     """The roll-out of each edge component (absent when addon did not deploy it, e.g. no kube-proxy to adapt)."""
     return [component(kube.get("apps/v1", kind, name, EDGE_NAMESPACE), kind, name) for kind, name in COMPONENTS]
+
+
+GRID_KINDS = ("DeploymentGrid", "StatefulSetGrid")
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def grid(obj: dict[str, Any]) -> GridStatus:
+    """What a grid's status says per grid value (the controller writes it; anything malformed counts as 0)."""
+    meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
+    states = (obj.get("status") or {}).get("states")
+    per_site: dict[str, dict[str, int]] = {}
+    for value, st in sorted((states or {}).items() if isinstance(states, dict) else []):
+        st = st if isinstance(st, dict) else {}
+        per_site[str(value)] = {"replicas": _count(st.get("replicas")),
+                                "readyReplicas": _count(st.get("readyReplicas"))}
+    return GridStatus(kind=str(obj.get("kind", "")), namespace=str(meta.get("namespace", "")),
+                      name=str(meta.get("name", "")), grid_uniq_key=str(spec.get("gridUniqKey", "")),
+                      states=per_site)
+
+
+def grids(kube: KubeAPI) -> list[GridStatus]:
+    """Every grid workload in the cluster (none when the service-group CRDs are not served)."""
+    from edgeadm.kube.errors import NotFound
+
+    out = []
+    for kind in GRID_KINDS:
+        try:
+            out += [grid(o) for o in kube.list("superedge.io/v1", kind)]
+        except NotFound:
+            continue
+    return sorted(out, key=lambda g: (g.namespace, g.name, g.kind))
 
 
 def role_of(node: dict[str, Any]) -> str:
@@ -215,7 +266,7 @@ def gather(kube: KubeAPI, *, site_label: str = DEFAULT_SITE_LABEL, now: dt.datet
                               components=comps))
     return ClusterStatus(site_label=site_label, edge_apps=namespace is not None,
                          components=components(kube) if namespace is not None else [],
-                         sites=sites_of(out), nodes=out)
+                         sites=sites_of(out), nodes=out, grids=grids(kube) if namespace is not None else [])
 
 
 def sites_of(nodes: Iterable[NodeStatus]) -> list[SiteStatus]:
@@ -253,6 +304,14 @@ def table(status: ClusterStatus) -> list[str]:
                          n.kubelet))
     lines += _columns(node_rows)
     lines.append(f"(sites by node label {status.site_label}; {NO_SITE}: nodes without it)")
+    if status.grids:
+        lines.append("")
+        grid_rows: list[tuple[str, ...]] = [("GRID", "KIND", "KEY", "SITE", "READY")]
+        for g in status.grids:
+            for value, st in (g.states or {"-": {"replicas": 0, "readyReplicas": 0}}).items():
+                grid_rows.append((f"{g.namespace}/{g.name}", g.kind, g.grid_uniq_key, value,
+                                  f"{st['readyReplicas']}/{st['replicas']}"))
+        lines += _columns(grid_rows)
     return lines
 
 
@@ -261,5 +320,5 @@ def _columns(rows: Sequence[tuple[str, ...]]) -> list[str]:
     return ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows]
 
 
-__all__ = ["COMPONENTS", "DEFAULT_SITE_LABEL", "ClusterStatus", "Component", "NodeStatus",
-           "SiteStatus", "components", "gather", "table"]
+__all__ = ["COMPONENTS", "DEFAULT_SITE_LABEL", "ClusterStatus", "Component", "GridStatus", "NodeStatus",
+           "SiteStatus", "components", "gather", "grids", "table"]

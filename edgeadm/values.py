@@ -14,6 +14,7 @@ from edgeadm.constants import (
     CONTROL_PLANE_LABELS,
     DEFAULT_EDGE_VERSION,
     DEFAULT_IMAGE_REPOSITORY,
+    DEFAULT_SITE_LABEL,
     EDGE_LABEL,
     EDGE_LABEL_KEY,
     EDGE_LABEL_VALUE,
@@ -82,7 +83,7 @@ def images(repo: str, version: str) -> dict[str, str]:
 
 def build(*, ca_pem: str, master_host: str, master_port: int | None, control_plane_label: str,
           kubernetes_version: str, facts: ServiceFacts, edge_virtual_addr: str, repo: str, version: str,
-          material: Material) -> dict[str, Any]:
+          material: Material, site_label: str = DEFAULT_SITE_LABEL) -> dict[str, Any]:
     """Every value a cluster template may use."""
     return {
         "edge_namespace": EDGE_NAMESPACE,
@@ -96,6 +97,7 @@ def build(*, ca_pem: str, master_host: str, master_port: int | None, control_pla
         "kubernetes_cluster_ip": facts.kubernetes_cluster_ip, "cluster_dns": facts.cluster_dns,
         "service_subnet": facts.service_subnet,
         "edge_virtual_addr": edge_virtual_addr, "lite_apiserver_port": LITE_APISERVER_PORT,
+        "site_label": site_label,
         "images": images(repo, version),
         "tunnel": dict(material.tunnel),
         "edge_health": dict(material.edge_health),

@@ -10,7 +10,7 @@ import click
 
 from edgeadm.cli import GlobalOptions
 from edgeadm.cli.common import PhasedCommand, csv_list, output_option, show_report, usage_errors
-from edgeadm.constants import DEFAULT_EDGE_VERSION, DEFAULT_IMAGE_REPOSITORY, EDGE_VIRTUAL_ADDR
+from edgeadm.constants import DEFAULT_EDGE_VERSION, DEFAULT_IMAGE_REPOSITORY, DEFAULT_SITE_LABEL, EDGE_VIRTUAL_ADDR
 
 
 def _phases() -> Sequence[Any]:
@@ -36,6 +36,9 @@ def addon() -> None:
 @click.option("--edge-image-repository", default=DEFAULT_IMAGE_REPOSITORY, show_default=True)
 @click.option("--edge-virtual-addr", default=EDGE_VIRTUAL_ADDR, show_default=True,
               help="Address lite-apiserver listens on, on every edge node.")
+@click.option("--site-label", default=DEFAULT_SITE_LABEL, show_default=True, metavar="KEY",
+              help="Node label whose value names a node's site: edge-health checks only the edge nodes of its own "
+                   "site (nodes without the label form one site).")
 @click.option("--manifest-dir", type=click.Path(path_type=Path), default=None,
               help="Directory of templates overriding ours by file name (see `edgeadm manifests`).")
 @click.option("--allow-foreign-objects", is_flag=True,

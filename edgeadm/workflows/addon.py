@@ -84,11 +84,12 @@ class AddonContext:
                 control_plane_label=c.control_plane_label or "node-role.kubernetes.io/control-plane",
                 kubernetes_version=c.server_version.get("gitVersion", ""), facts=facts,
                 edge_virtual_addr=o.edge_virtual_addr, repo=o.edge_image_repository, version=o.edge_version,
-                material=material)
+                material=material, site_label=o.site_label)
             values.check_plain(self._values)
             self.record().params.update({
                 "masterPublicAddr": self._values["master_public_addr"], "edgeVersion": o.edge_version,
-                "imageRepository": o.edge_image_repository, "edgeVirtualAddr": o.edge_virtual_addr})
+                "imageRepository": o.edge_image_repository, "edgeVirtualAddr": o.edge_virtual_addr,
+                "siteLabel": o.site_label})
         return self._values
 
     def applier(self) -> Applier:

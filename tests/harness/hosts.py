@@ -41,8 +41,11 @@ LISTING_EXCLUDES = ("proc", "sys", "dev", "run", "tmp", "var/log", "var/tmp", "v
 # changes with every unit start, not something join or reset leaves).
 # /tmp/systemd-private-*: PrivateTmp= directories systemd makes for services (logind), named at random on each
 # start, so a reboot renames them.
+# /run/agetty.reload: agetty's empty flag file, (re)created when network links come and go so that the console
+# login banner shows current addresses; the OS reacting to links, not a change of ours (seen after a power cycle).
 INSIDE_EXCLUDES = ("/run/systemd", "/run/log", "/run/udev", "/run/dbus", "/run/user", "/run/mount", "/run/lock",
-                   "/run/credentials", "/run/utmp", "/run/initctl", "/run/sshd", "/tmp/systemd-private-")
+                   "/run/credentials", "/run/utmp", "/run/initctl", "/run/sshd", "/tmp/systemd-private-",
+                   "/run/agetty.reload")
 # Values the kernel changes on its own: counters, random numbers, the last pid.
 VOLATILE_SYSCTLS = ("kernel.random.", "kernel.ns_last_pid", "kernel.pty.nr", "net.netfilter.nf_conntrack_count",
                     "kernel.perf_event_max_sample_rate", "vm.stat_refresh", "kernel.core_pipe_limit",

@@ -40,7 +40,8 @@ class Cluster:
         self.dry_run = False
 
     def _match(self, kind: str, namespace: str | None) -> list[dict[str, Any]]:
-        return [o for o in self.objects if o["kind"] == kind and o["metadata"].get("namespace") == namespace]
+        return [o for o in self.objects
+                if o["kind"] == kind and namespace in (None, o["metadata"].get("namespace"))]
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
         return next((o for o in self._match(kind, namespace) if o["metadata"]["name"] == name), None)
@@ -121,3 +122,27 @@ def test_site_label_refused(key: str) -> None:
     with pytest.raises(UsageError) as exc:
         StatusOptions.parse(site_label=key)
     assert exc.value.message == f"`{key}` is not a label key"
+
+
+def _grid(name: str, states: Any) -> dict[str, Any]:
+    return {"apiVersion": "superedge.io/v1", "kind": "DeploymentGrid",
+            "metadata": {"name": name, "namespace": "default"}, "spec": {"gridUniqKey": "site"},
+            "status": {"states": states}}
+
+
+def test_grids_per_site_and_malformed_status_counts_zero() -> None:
+    c = _cluster()
+    c.objects += [_grid("echo", {"site-b": {"replicas": 2, "readyReplicas": 1}, "site-a": {"replicas": 1,
+                                                                                            "readyReplicas": 1}}),
+                  _grid("odd", {"x": {"replicas": "7", "readyReplicas": -1}, "y": "junk"}), _grid("new", None)]
+    st = status.gather(c, now=NOW)  # type: ignore[arg-type]
+    got = {g.name: g.states for g in st.grids}
+    assert got == {"echo": {"site-a": {"replicas": 1, "readyReplicas": 1},
+                            "site-b": {"replicas": 2, "readyReplicas": 1}},
+                   "odd": {"x": {"replicas": 0, "readyReplicas": 0}, "y": {"replicas": 0, "readyReplicas": 0}},
+                   "new": {}}
+    assert st.as_dict()["grids"][0] == {"kind": "DeploymentGrid", "namespace": "default", "name": "echo",
+                                        "gridUniqKey": "site", "states": got["echo"]}
+    text = "\n".join(status.table(st))
+    assert "default/echo  DeploymentGrid  site  site-b  1/2" in text, text
+    assert "default/new   DeploymentGrid  site  -       0/0" in text, text
