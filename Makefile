@@ -7,7 +7,7 @@ CLUSTER_DIR ?= .cluster
 CLUSTER_FLAVOR ?= kubeadm
 export CLUSTER_DIR CLUSTER_FLAVOR
 
-.PHONY: deps venv binaries install cluster-up cluster-down demo check lint type test unit bench dist clean
+.PHONY: deps venv binaries install cluster-up cluster-down demo check lint type test unit bench dist release clean
 
 # Debian packages the tests and the local cluster need (etcd, containerd, runc, CNI plugins, nspawn hosts, sshd).
 deps:
@@ -64,6 +64,11 @@ bench: install
 dist: venv
 	$(BIN)/pip install -q build
 	$(BIN)/python -m build --wheel --outdir dist .
+
+# The release archive dist/edgeadm-linux-<arch>-<version>.tgz: the self-contained executable (no Python needed on
+# the target) and the static install package with the edge images. ARCH defaults to this machine's.
+release: install
+	@hack/build-release.sh $(ARCH)
 
 clean:
 	rm -rf dist build .pytest_cache

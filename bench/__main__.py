@@ -188,6 +188,46 @@ def bench_join() -> list[Row]:
             h.stop()
             net.close()
 
+def bench_package(n: int = 5) -> list[Row]:
+    """join's `package` phase (locate, one-pass verify-and-unpack, check each image archive) against `sha256sum` plus
+    `tar -xzf` of the same package, side by side on this machine (medians of n)."""
+    import shutil
+
+    from edgeadm import images, package
+    from tests.harness import images as test_images
+    from tests.harness.packages import build_package
+
+    bins = harness.bin_dir(build=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        pkg = build_package(bins, work, images=test_images.superedge_images(
+            harness.cache_dir() / "images", components=("tunnel", "edge-health", "application-grid-wrapper")))
+        arch = package.machine_arch()
+
+        def ours() -> float:
+            dest = work / "ours"
+            t = time.perf_counter()
+            local, expected = package.locate(str(pkg), work, pinned_sha256=None)
+            unpacked = package.unpack(local, dest, expected_sha256=expected, arch=arch)
+            for rel in unpacked.images():
+                images.inspect(unpacked.path(rel), arch=unpacked.arch)
+            elapsed = time.perf_counter() - t
+            shutil.rmtree(dest)
+            return elapsed
+
+        def reference() -> float:
+            dest = work / "ref"
+            dest.mkdir()
+            elapsed = timed(["sh", "-c", f"sha256sum {pkg} >/dev/null && tar -xzf {pkg} -C {dest}"])
+            shutil.rmtree(dest)
+            return elapsed
+
+        size = pkg.stat().st_size
+        rows = [Row(f"join's `package` phase ({size / 1e6:.0f} MB package) vs `sha256sum` + `tar -xzf`",
+                    median_of(ours, n), median_of(reference, n))]
+    return rows
+
+
 def bench_images(n: int = 3) -> list[Row]:
     """Each SuperEdge component's image archive (our writer, from the cached patched build) against `tar -cf` of
     the same binary: what making an image costs beyond packing its one file. Sizes go to stderr."""
@@ -244,8 +284,8 @@ def bench_datapath() -> list[Row]:
 
 
 BENCHES: dict[str, Callable[[], list[Row]]] = {
-    "help": bench_help, "addon": bench_addon, "token": bench_token, "join": bench_join, "images": bench_images,
-    "datapath": bench_datapath}
+    "help": bench_help, "addon": bench_addon, "token": bench_token, "join": bench_join, "package": bench_package,
+    "images": bench_images, "datapath": bench_datapath}
 
 
 def main(argv: list[str]) -> int:

@@ -11,8 +11,9 @@ Layout (one top directory, as SuperEdge's `kube-linux-<arch>-<version>.tar.gz`):
     edge-install/images/<ref>.tar       (more images, from `package build --image`: the edge components, so an
                                          edge site needs no registry)
 
-The archive is verified against a SHA-256 pinned on the command line or published beside it (`<pkg>.sha256`);
-every file inside is verified against the manifest after unpacking.
+The archive is verified against a SHA-256 pinned on the command line or published beside it (`<pkg>.sha256`, or a
+`SHA256SUMS` listing it); join reads it once: hashing the archive, checking each entry and hashing each file against
+the manifest (which comes first) as it is unpacked into a staging directory, removed if anything fails.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import platform
 import re
 import shutil
 import tarfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -33,7 +35,7 @@ from typing import Any
 
 from edgeadm import events as ev
 from edgeadm import redact
-from edgeadm.errors import ConfigError, EdgeadmError, UsageError
+from edgeadm.errors import ConfigError, EdgeadmError, PreflightError, UsageError
 from edgeadm.images import ImageArchive
 
 TOP = "edge-install"
@@ -107,20 +109,21 @@ def build(out: Path, *, arch: str, kubernetes_version: str, kubelet: Path, conta
     with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=1) as gz, \
             tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar:
         for d in sorted({str(PurePosixPath(rel).parent) for rel in files} | {"."}):
-            tar.addfile(_entry(f"{TOP}/{d}".rstrip("/.") if d != "." else TOP, tarfile.DIRTYPE, 0o755, 0))
+            tar.addfile(tar_entry(f"{TOP}/{d}".rstrip("/.") if d != "." else TOP, tarfile.DIRTYPE, 0o755, 0))
         data = json.dumps(manifest, indent=2, sort_keys=True).encode()
-        tar.addfile(_entry(f"{TOP}/manifest.json", tarfile.REGTYPE, 0o644, len(data)), io.BytesIO(data))
+        tar.addfile(tar_entry(f"{TOP}/manifest.json", tarfile.REGTYPE, 0o644, len(data)), io.BytesIO(data))
         for rel, src in sorted(files.items()):
             mode = 0o755 if rel.startswith(("bin/", "container/", "cni/")) else 0o644
             with open(src, "rb") as fh:  # a link among the inputs is packaged as the file it points to
-                tar.addfile(_entry(f"{TOP}/{rel}", tarfile.REGTYPE, mode, os.fstat(fh.fileno()).st_size), fh)
+                tar.addfile(tar_entry(f"{TOP}/{rel}", tarfile.REGTYPE, mode, os.fstat(fh.fileno()).st_size), fh)
     os.replace(tmp, out)
     digest = sha256_file(out)
     sidecar.write_text(f"{digest}  {out.name}\n")
     return digest
 
 
-def _entry(name: str, kind: bytes, mode: int, size: int) -> tarfile.TarInfo:
+def tar_entry(name: str, kind: bytes, mode: int, size: int) -> tarfile.TarInfo:
+    """A tar header that carries nothing of the build machine: owner root, time 0 (reproducible archives)."""
     info = tarfile.TarInfo(name)
     info.type, info.mode, info.size, info.mtime = kind, mode, size, 0
     info.uid = info.gid = 0
@@ -129,13 +132,16 @@ def _entry(name: str, kind: bytes, mode: int, size: int) -> tarfile.TarInfo:
 
 
 # ------------------------------------------------------------------------------------------------------- fetch
-def fetch(source: str, dest_dir: Path, *, pinned_sha256: str | None, events: ev.Events = ev.NULL) -> Path:
-    """Download (http/https) or locate (path) the package and verify its checksum; returns the local file."""
+def locate(source: str, dest_dir: Path, *, pinned_sha256: str | None,
+           events: ev.Events = ev.NULL) -> tuple[Path, str]:
+    """The package as a local file, and the sha256 it must have (pinned, or published beside it). A download is
+    hashed as it arrives and refused on a mismatch; a local file is left for `unpack` to hash as it reads it."""
     is_url = source.startswith(("http://", "https://"))
     shown = redact.url(source)
+    actual = None
     if is_url:
         local = dest_dir / "package.tar.gz"
-        _download(source, local, events)
+        actual = _download(source, local, events)
         expected = pinned_sha256 or _sidecar_url(source)
     else:
         local = Path(source)
@@ -144,19 +150,43 @@ def fetch(source: str, dest_dir: Path, *, pinned_sha256: str | None, events: ev.
         expected = pinned_sha256 or _sidecar_file(local)
     if not expected:
         raise ConfigError(f"no checksum for install package `{shown}`",
-                          hint="pass --install-pkg-sha256, or publish `<package>.sha256` beside it")
+                          hint="pass --install-pkg-sha256, or publish `<package>.sha256` (or a SHA256SUMS listing "
+                               "it) beside it")
     expected = expected.strip().lower().removeprefix("sha256:")
+    if actual is not None and actual != expected:
+        raise ConfigError(f"install package `{shown}` has sha256 {actual}, expected {expected}",
+                          hint="the file is corrupt or was tampered with; download it again")
+    return local, expected
+
+
+def fetch(source: str, dest_dir: Path, *, pinned_sha256: str | None, events: ev.Events = ev.NULL) -> Path:
+    """Download (http/https) or locate (path) the package and verify its checksum; returns the local file."""
+    local, expected = locate(source, dest_dir, pinned_sha256=pinned_sha256, events=events)
     actual = sha256_file(local)
     if actual != expected:
-        raise ConfigError(f"install package `{shown}` has sha256 {actual}, expected {expected}",
+        raise ConfigError(f"install package `{redact.url(source)}` has sha256 {actual}, expected {expected}",
                           hint="the file is corrupt or was tampered with; download it again")
     return local
 
 
 def _sidecar_file(pkg: Path) -> str | None:
+    """The published checksum beside a local package: `<package>.sha256`, else the package's line in the
+    `SHA256SUMS` of its directory (a release archive's layout)."""
     side = Path(str(pkg) + ".sha256")
     if side.is_file():
         return side.read_text().split()[0] if side.read_text().strip() else None
+    sums = pkg.parent / "SHA256SUMS"
+    if sums.is_file():
+        return sums_entry(sums.read_text(errors="replace"), pkg.name)
+    return None
+
+
+def sums_entry(text: str, name: str) -> str | None:
+    """The digest `sha256sum` format gives for `name` (`<hex>  <name>` or `<hex> *<name>`), or None."""
+    for line in text.splitlines():
+        digest, _, listed = line.strip().partition(" ")
+        if listed.strip().removeprefix("*") == name and re.fullmatch(r"[0-9a-fA-F]{64}", digest):
+            return digest
     return None
 
 
@@ -170,10 +200,12 @@ def _sidecar_url(url: str) -> str | None:
     return r.text.split()[0] if r.status_code == 200 and r.text.strip() else None
 
 
-def _download(url: str, dest: Path, events: ev.Events) -> None:
+def _download(url: str, dest: Path, events: ev.Events) -> str:
+    """Write what the URL serves to `dest`; returns its sha256, computed as it arrives."""
     import requests
 
     task = "[package] downloaded"
+    digest = hashlib.sha256()
     try:
         with requests.get(url, stream=True, timeout=DOWNLOAD_TIMEOUT) as r:
             if r.status_code != 200:
@@ -182,10 +214,12 @@ def _download(url: str, dest: Path, events: ev.Events) -> None:
             done = 0
             with open(dest, "wb") as fh:
                 for block in r.iter_content(CHUNK):
+                    digest.update(block)
                     fh.write(block)
                     done += len(block)
                     events.emit(ev.Progress(task, done, total))
             events.emit(ev.ProgressDone(task))
+        return digest.hexdigest()
     except requests.RequestException as exc:
         # the library's own text quotes the URL (user info, query) and is not shown; the kind of failure is
         reason = ("timed out" if isinstance(exc, requests.Timeout) else "cannot connect"
@@ -234,32 +268,31 @@ def unpack_limit(dest: Path) -> int:
     return max(0, min(MAX_UNPACKED, shutil.disk_usage(probe).free - FREE_MARGIN))
 
 
-def check_members(tar: tarfile.TarFile, *, limit: int = 1 << 62) -> None:
-    """Reject entries escaping the target, absolute paths, links pointing outside, devices and fifos, and a package
-    that expands to more than `limit` bytes. Reads the archive as a stream and stops at the first offence, so a
-    compression bomb is refused after `limit` bytes of headers were seen, before anything is written."""
-    total = 0
-    for m in tar:
-        name = m.name
-        total += max(m.size, 0)
-        if total > limit:
-            raise ConfigError(f"install package expands to more than {limit >> 20} MiB (free space where it is "
-                              f"unpacked, at most {MAX_UNPACKED >> 30} GiB); refusing to unpack",
-                              hint="free disk space, or check that the package is the right file")
-        p = PurePosixPath(name)
-        if p.is_absolute() or name.startswith("/"):
-            raise ConfigError(f"install package entry `{name}` is an absolute path; refusing to unpack")
-        if ".." in p.parts:
-            raise ConfigError(f"install package entry `{name}` escapes the target directory; refusing to unpack")
-        if not (p.parts and p.parts[0] == TOP):
-            raise ConfigError(f"install package entry `{name}` is outside `{TOP}/`; refusing to unpack")
-        if m.isdev() or m.isfifo() or m.ischr() or m.isblk():
-            raise ConfigError(f"install package entry `{name}` is a device or fifo; refusing to unpack")
-        if m.issym() or m.islnk():
-            target = PurePosixPath(m.linkname)
-            resolved = _normalize(p.parent / target if m.issym() else target)
-            if target.is_absolute() or resolved.parts[:1] != (TOP,):
-                raise ConfigError(f"install package entry `{name}` links outside the package; refusing to unpack")
+def check_member(m: tarfile.TarInfo, total: int, limit: int) -> None:
+    """Refuse an entry escaping the target, an absolute path, a link pointing outside, a device or fifo, and the
+    entry that takes the package beyond `limit` bytes unpacked (`total`: the sizes declared so far, this one's
+    included), before anything of it is written."""
+    name = m.name
+    if total > limit:
+        raise ConfigError(f"install package expands to more than {limit >> 20} MiB (free space where it is "
+                          f"unpacked, at most {MAX_UNPACKED >> 30} GiB); refusing to unpack",
+                          hint="free disk space, or check that the package is the right file")
+    p = PurePosixPath(name)
+    if p.is_absolute() or name.startswith("/"):
+        raise ConfigError(f"install package entry `{name}` is an absolute path; refusing to unpack")
+    if ".." in p.parts:
+        raise ConfigError(f"install package entry `{name}` escapes the target directory; refusing to unpack")
+    if not (p.parts and p.parts[0] == TOP):
+        raise ConfigError(f"install package entry `{name}` is outside `{TOP}/`; refusing to unpack")
+    if m.isdev() or m.isfifo() or m.ischr() or m.isblk():
+        raise ConfigError(f"install package entry `{name}` is a device or fifo; refusing to unpack")
+    if m.issym() or m.islnk():
+        target = PurePosixPath(m.linkname)
+        resolved = _normalize(p.parent / target if m.issym() else target)
+        if target.is_absolute() or resolved.parts[:1] != (TOP,):
+            raise ConfigError(f"install package entry `{name}` links outside the package; refusing to unpack")
+        raise ConfigError(f"install package entry `{name}` is a link (packages hold files and directories only); "
+                          "refusing to unpack")
 
 
 def _normalize(p: PurePosixPath) -> PurePosixPath:
@@ -274,27 +307,123 @@ def _normalize(p: PurePosixPath) -> PurePosixPath:
     return PurePosixPath(*parts) if parts else PurePosixPath(".")
 
 
-def unpack(archive: Path, dest: Path, *, events: ev.Events = ev.NULL) -> Package:
-    """Unpack into `dest` (a fresh staging directory) and verify every file against the manifest."""
+class _Hashing(io.RawIOBase):
+    """A read-only view of a file that hashes every byte read through it (so the archive is read once)."""
+
+    def __init__(self, raw: io.BufferedReader, digest: Any) -> None:
+        self.raw, self.digest = raw, digest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        n = self.raw.readinto(b)
+        if n:
+            self.digest.update(memoryview(b)[:n])
+        return n or 0
+
+
+MAX_MANIFEST = 4 << 20
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def _manifest(data: bytes, archive: Path) -> dict[str, Any]:
     try:
-        with tarfile.open(archive, "r:*") as tar:
-            check_members(tar, limit=unpack_limit(dest))
-            tar.extractall(dest, filter="data")  # defence in depth: the stdlib's own safety filter
-    except tarfile.TarError as exc:
-        raise ConfigError(f"install package `{archive}` is not a valid tar archive: {exc}") from exc
-    root = dest / TOP
-    try:
-        manifest = json.loads((root / "manifest.json").read_text())
-    except (OSError, ValueError) as exc:
+        manifest = json.loads(data)
+    except ValueError as exc:
         raise ConfigError(f"install package `{archive}` has no valid {TOP}/manifest.json") from exc
     files = manifest.get("files") if isinstance(manifest, dict) else None
-    if not isinstance(files, dict):
+    if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) and _HEX64.fullmatch(v)
+                                              for k, v in files.items()):
         raise ConfigError(f"install package `{archive}` has no file list in {TOP}/manifest.json")
-    task = "[package] verified files"
-    for n, (rel, digest) in enumerate(sorted(files.items()), 1):
-        f = root / rel
-        if not f.is_file() or sha256_file(f) != digest:
-            raise ConfigError(f"install package file `{rel}` does not match the package manifest")
-        events.emit(ev.Progress(task, n, len(files), unit="files"))
+    return dict(manifest)
+
+
+def unpack(archive: Path, dest: Path, *, expected_sha256: str | None = None, arch: str | None = None,
+           events: ev.Events = ev.NULL) -> Package:
+    """Unpack into `dest` (a fresh staging directory) in ONE pass over the archive: the archive's sha256 is computed
+    as it is read and compared with `expected_sha256` at the end; each entry is checked before anything of it is
+    written (see check_member); the manifest must come first, and each file is hashed as it is written and compared
+    with it. With `arch`, a package for another architecture is refused as soon as its manifest is read. On any
+    failure `dest` is removed: nothing of an unverified or refused package stays, and nothing was installed."""
+    try:
+        return _unpack(archive, dest, expected_sha256, arch, events)
+    except BaseException:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise
+
+
+def _unpack(archive: Path, dest: Path, expected_sha256: str | None, arch: str | None,
+            events: ev.Events) -> Package:
+    limit = unpack_limit(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    whole = hashlib.sha256()
+    manifest: dict[str, Any] | None = None
+    done: set[str] = set()
+    total = 0
+    task = "[package] unpacked and verified files"
+    with open(archive, "rb") as raw:
+        reader = io.BufferedReader(_Hashing(raw, whole), CHUNK)
+        try:
+            with tarfile.open(fileobj=reader, mode="r|*") as tar:
+                for m in tar:
+                    total += max(m.size, 0)
+                    check_member(m, total, limit)
+                    target = dest / m.name
+                    if m.isdir():
+                        target.mkdir(mode=0o755, parents=True, exist_ok=True)
+                        continue
+                    if not m.isreg():
+                        raise ConfigError(f"install package entry `{m.name}` is not a file or directory; refusing "
+                                          "to unpack")
+                    src = tar.extractfile(m)
+                    assert src is not None
+                    if m.name == f"{TOP}/manifest.json" and manifest is None:
+                        if m.size > MAX_MANIFEST:
+                            raise ConfigError(f"install package `{archive}` has an oversized {TOP}/manifest.json")
+                        data = src.read()
+                        manifest = _manifest(data, archive)
+                        if arch is not None and manifest.get("arch") != arch:
+                            # join's PackageArchitecture check, made here so that nothing is unpacked first
+                            raise PreflightError(
+                                f"preflight failed: PackageArchitecture: the install package is for "
+                                f"{manifest.get('arch')}, this machine is {arch}",
+                                hint=f"use the package for {arch} (kube-linux-{arch}-…), or skip this check with "
+                                     "--ignore-preflight-errors=PackageArchitecture")
+                        target.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+                        target.write_bytes(data)
+                        continue
+                    if manifest is None:
+                        raise ConfigError(f"install package `{archive}`: {TOP}/manifest.json must come before the "
+                                          "files it lists", hint="build the package with `edgeadm package build`")
+                    rel = str(PurePosixPath(m.name).relative_to(TOP))
+                    expected = manifest["files"].get(rel)
+                    if expected is None or rel in done:
+                        raise ConfigError(f"install package file `{rel}` is not in the package manifest (or twice "
+                                          "in the archive); refusing to unpack")
+                    target.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+                    digest = hashlib.sha256()
+                    with open(target, "xb") as out:  # x: a fresh file, never through an existing link
+                        for block in iter(lambda s=src: s.read(CHUNK), b""):  # type: ignore[misc]
+                            digest.update(block)
+                            out.write(block)
+                    os.chmod(target, 0o755 if m.mode & 0o111 else 0o644)
+                    if digest.hexdigest() != expected:
+                        raise ConfigError(f"install package file `{rel}` does not match the package manifest")
+                    done.add(rel)
+                    events.emit(ev.Progress(task, len(done), len(manifest["files"]), unit="files"))
+            while reader.read(CHUNK):  # what follows the tar's end (padding, the gzip trailer) counts too
+                pass
+        except (tarfile.TarError, EOFError, zlib.error) as exc:
+            raise ConfigError(f"install package `{archive}` is not a valid tar archive: {exc}") from exc
     events.emit(ev.ProgressDone(task))
-    return Package(root, manifest)
+    if manifest is None:
+        raise ConfigError(f"install package `{archive}` has no valid {TOP}/manifest.json")
+    missing = sorted(set(manifest["files"]) - done)
+    if missing:
+        raise ConfigError(f"install package file `{missing[0]}` does not match the package manifest (missing)")
+    actual = whole.hexdigest()
+    if expected_sha256 is not None and actual != expected_sha256:
+        raise ConfigError(f"install package `{archive}` has sha256 {actual}, expected {expected_sha256}",
+                          hint="the file is corrupt or was tampered with; download it again")
+    return Package(dest / TOP, manifest)

@@ -13,6 +13,7 @@ from pathlib import Path
 from edgeadm import events as ev
 from edgeadm import package as pkg
 from edgeadm import redact
+from edgeadm.checks import ignored
 from edgeadm.errors import EdgeadmError
 from edgeadm.host import Journal, LocalHost, undo
 from edgeadm.node.cluster import JoinCluster, read_cluster
@@ -50,10 +51,14 @@ class JoinContext:
             self.staging = self.paths.staging
             shutil.rmtree(self.staging, ignore_errors=True)  # left by a killed join
             self.staging.mkdir(mode=0o700, parents=True)
-            local = pkg.fetch(o.install_pkg_path, self.staging, pinned_sha256=o.install_pkg_sha256,
-                              events=self.events)
+            local, expected = pkg.locate(o.install_pkg_path, self.staging, pinned_sha256=o.install_pkg_sha256,
+                                         events=self.events)
+            # one pass: the archive's checksum, each entry and each file are checked as it is unpacked; a package
+            # for another architecture is refused at its manifest, before any file (unless that check is ignored)
+            arch = None if ignored("PackageArchitecture", o.ignore_preflight_errors) else pkg.machine_arch()
+            self._package = pkg.unpack(local, self.staging / "unpacked", expected_sha256=expected, arch=arch,
+                                       events=self.events)
             self.events.emit(ev.Step(f"[package] {redact.url(o.install_pkg_path)}: checksum verified"))
-            self._package = pkg.unpack(local, self.staging / "unpacked", events=self.events)
             if local.parent == self.staging:
                 local.unlink()
             self.events.emit(ev.Step(f"[package] unpacked kubelet {self._package.kubernetes_version} for "

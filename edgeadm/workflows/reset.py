@@ -21,12 +21,12 @@ __all__ = ["ResetOptions", "run"]
 def _node_deleter(journal: Journal, paths: NodePaths) -> Callable[[NodeRegistered], None]:
     def delete(entry: NodeRegistered) -> None:
         pem, ca = paths.kubelet_client_pem, paths.ca_crt
+        # Stop the kubelet first (its unit's own undo comes later, the journal being undone newest first): a kubelet
+        # still registering would create the Node again right after it is deleted, and one still in its TLS
+        # bootstrap could get credentials after we looked for them.
+        run_program(["systemctl", "stop", "kubelet.service"], check=False, timeout=90)
         if not pem.exists():
-            # Killed before the kubelet finished its TLS bootstrap: the kubelet registers its Node only with the
-            # client certificate it gets there. Stop it so it cannot finish behind our back, then look again.
-            run_program(["systemctl", "stop", "kubelet.service"], check=False, timeout=90)
-            if not pem.exists():
-                return  # it never had node credentials, so it registered no Node
+            return  # killed before the kubelet's TLS bootstrap: it never had node credentials, so it registered no Node
         if not ca.exists():
             raise HostError("no node credentials left to delete the Node; delete it from the control plane")
         NodeAPI(str(journal.meta.get("endpoint", "")), ca.read_bytes(), pem).delete_node(entry.name)

@@ -275,9 +275,11 @@ EXPECTED: dict[str, tuple[int, str, str | None]] = {
                      r"the file is corrupt or was tampered with; download it again"),
     "escaping-entries": (1, r"phase package: install package entry `edge-install/\.\./\.\./etc/evil` escapes the "
                             r"target directory; refusing to unpack", None),
-    "other-arch": (3, r"phase preflight: preflight failed: PackageArchitecture: the install package is for arm64, "
+    # refused at the package's manifest, before anything is unpacked (exit 3, as the preflight check it is)
+    "other-arch": (3, r"phase package: preflight failed: PackageArchitecture: the install package is for arm64, "
                       r"this machine is amd64",
-                   r"fix the errors above, or skip a check with --ignore-preflight-errors=<name>"),
+                   r"use the package for amd64 \(kube-linux-amd64-…\), or skip this check with "
+                   r"--ignore-preflight-errors=PackageArchitecture"),
     "unreachable-endpoint": (1, r"phase discovery: discovery failed: cannot reach https://10\.213\.0\.1:1: "
                                 r"connection refused", r"check the address and that the API server is reachable"),
 }

@@ -63,9 +63,9 @@ def cache_dir() -> Path:
 ADDON_FLAGS = ("--skip-phases", "egress")
 
 
-def hack_build(script: str) -> Path:
+def hack_build(script: str, *args: str) -> Path:
     """Run a hack/build-*.sh script on the harness's cache (it reuses what is there) and return the path it prints."""
-    out = subprocess.run([str(REPO / "hack" / script)], check=True, stdout=subprocess.PIPE, text=True,
+    out = subprocess.run([str(REPO / "hack" / script), *args], check=True, stdout=subprocess.PIPE, text=True,
                          env={**os.environ, "EDGEADM_CACHE": str(cache_dir())})
     return Path(out.stdout.strip().splitlines()[-1])
 

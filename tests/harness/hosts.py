@@ -65,13 +65,16 @@ def _digest(path: str, st: os.stat_result) -> str:
     return _DIGESTS[key]
 
 
-def rootfs(*, build: bool) -> Path:
-    cached = cache_dir() / "hosts" / "rootfs-bookworm"
+ROOTFS_FLAVORS = {"bookworm": "rootfs-bookworm", "nopython": "rootfs-bookworm-nopython"}  # hack/build-host-rootfs.sh
+
+
+def rootfs(*, build: bool, flavor: str = "bookworm") -> Path:
+    cached = cache_dir() / "hosts" / ROOTFS_FLAVORS[flavor]
     if (cached / "lib" / "systemd" / "systemd").exists():
         return cached
     if not build:
-        raise FileNotFoundError(f"test host tree {cached} missing; run hack/build-host-rootfs.sh")
-    return hack_build("build-host-rootfs.sh")
+        raise FileNotFoundError(f"test host tree {cached} missing; run hack/build-host-rootfs.sh {flavor}")
+    return hack_build("build-host-rootfs.sh", flavor)
 
 
 def set_kubelet_sysctls() -> None:

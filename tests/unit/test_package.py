@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from edgeadm import package
-from edgeadm.errors import ConfigError, EdgeadmError
+from edgeadm.errors import ConfigError, EdgeadmError, PreflightError
 
 
 def make(tmp: Path, *members: tarfile.TarInfo) -> Path:
@@ -127,7 +130,12 @@ def _bomb(tmp: Path, sizes: list[int]) -> Path:
             self.left -= n
             return n
 
+    files = {f"zeros-{i}": hashlib.sha256(bytes(size)).hexdigest() for i, size in enumerate(sizes)}
+    manifest = json.dumps({"arch": "amd64", "files": files}).encode()
     with tarfile.open(p, "w:gz", compresslevel=9) as t:
+        m = tarfile.TarInfo("edge-install/manifest.json")
+        m.size = len(manifest)
+        t.addfile(m, io.BytesIO(manifest))  # a valid manifest: only the size is wrong with this package
         for i, size in enumerate(sizes):
             m = tarfile.TarInfo(f"edge-install/zeros-{i}")
             m.size = size
@@ -136,7 +144,7 @@ def _bomb(tmp: Path, sizes: list[int]) -> Path:
 
 
 @pytest.mark.parametrize("sizes", [[30 << 20], [10 << 20] * 3, [1 << 20] * 30, [0] * 5 + [25 << 20]])
-def test_a_package_that_expands_beyond_the_limit_is_refused_before_writing(tmp_path: Path, sizes: list[int],
+def test_a_package_that_expands_beyond_the_limit_is_refused_and_nothing_stays(tmp_path: Path, sizes: list[int],
                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     bomb = _bomb(tmp_path, sizes)
     assert bomb.stat().st_size < sum(sizes) // 100  # small on disk: its checksum would match what was published
@@ -220,3 +228,85 @@ def test_an_output_under_a_file_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "plain-file").write_text("x")
     with pytest.raises(ConfigError, match="cannot write the package to"):
         _build(tmp_path / "plain-file" / "kube.tar.gz", i)
+
+
+def test_a_release_directorys_sha256sums_verifies_the_package(tmp_path: Path) -> None:
+    pkg = tmp_path / "kube-linux-amd64-v1.33.13.tar.gz"
+    pkg.write_bytes(b"package bytes")
+    digest = hashlib.sha256(b"package bytes").hexdigest()
+    (tmp_path / "SHA256SUMS").write_text(f"{'0' * 64}  edgeadm\n{digest}  {pkg.name}\n")
+    assert package.fetch(str(pkg), tmp_path, pinned_sha256=None) == pkg
+    (tmp_path / "SHA256SUMS").write_text(f"{'1' * 64} *{pkg.name}\n")  # binary-mode marker, wrong digest
+    with pytest.raises(ConfigError, match="has sha256"):
+        package.fetch(str(pkg), tmp_path, pinned_sha256=None)
+    (tmp_path / "SHA256SUMS").write_text(f"{digest}  other.tar.gz\nnot a line\n\x00\n")  # nothing for this file
+    with pytest.raises(ConfigError, match="no checksum"):
+        package.fetch(str(pkg), tmp_path, pinned_sha256=None)
+
+
+@pytest.mark.parametrize("line", ["", "abc  pkg.tgz", f"{'g' * 64}  pkg.tgz", f"{'a' * 64}  pkg.tgz.evil",
+                                  f"{'a' * 63}  pkg.tgz"])
+def test_sums_entry_refuses_what_is_not_a_digest_for_the_name(line: str) -> None:
+    assert package.sums_entry(line, "pkg.tgz") is None
+
+
+def _built(tmp: Path, arch: str = "amd64") -> tuple[Path, str]:
+    i = _inputs(tmp)
+    out = tmp / "pkg.tar.gz"
+    digest = package.build(out, arch=arch, kubernetes_version="v1.33.13", kubelet=i["kubelet"],
+                           containerd_bins=[i["containerd"], i["runc"]], cni_dir=i["cni_dir"],
+                           pause_tar=i["pause_tar"], pause_image="p:1", lite_apiserver=None)
+    return out, digest
+
+
+def test_unpack_verifies_the_archive_checksum_in_the_same_pass(tmp_path: Path) -> None:
+    from edgeadm import events as ev
+
+    out, digest = _built(tmp_path)
+    rec = ev.Recorder()
+    pkg = package.unpack(out, tmp_path / "ok", expected_sha256=digest, arch="amd64", events=rec)
+    assert sorted(pkg.files()) == pkg.files() and all(pkg.path(f).is_file() for f in pkg.files())
+    assert [e for e in rec.events if isinstance(e, ev.Progress)][-1].done == len(pkg.files())
+    with pytest.raises(ConfigError, match=f"has sha256 {digest}, expected {'0' * 64}"):
+        package.unpack(out, tmp_path / "bad", expected_sha256="0" * 64)
+    assert not (tmp_path / "bad").exists()  # what was unpacked from an unverified archive is gone
+
+
+def test_a_package_for_another_architecture_is_refused_before_any_file_is_written(tmp_path: Path) -> None:
+    from edgeadm import events as ev
+
+    out, _ = _built(tmp_path, arch="arm64")
+    rec = ev.Recorder()
+    with pytest.raises(PreflightError, match="PackageArchitecture: the install package is for arm64, this machine is "
+                                             "amd64"):
+        package.unpack(out, tmp_path / "u", arch="amd64", events=rec)
+    assert not [e for e in rec.events if isinstance(e, ev.Progress)]  # not one file was unpacked
+    assert not (tmp_path / "u").exists()
+    assert package.unpack(out, tmp_path / "any").arch == "arm64"  # without `arch` (the check ignored): unpacked
+
+
+def _rewrite(src: Path, dst: Path, edit: Any) -> Path:
+    """Copy a package's entries through `edit(members) -> members` (each a (TarInfo, bytes) pair)."""
+    with tarfile.open(src) as t:
+        members = [(m, t.extractfile(m).read() if m.isfile() else b"") for m in t.getmembers()]  # type: ignore[union-attr]
+    with tarfile.open(dst, "w:gz") as t:
+        for m, data in edit(members):
+            m.size = len(data) if m.isfile() else 0
+            t.addfile(m, io.BytesIO(data) if m.isfile() else None)
+    return dst
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda ms: [m for m in ms if not m[0].name.endswith("manifest.json")] + [
+        m for m in ms if m[0].name.endswith("manifest.json")], "must come before the files"),
+    (lambda ms: ms + [ms[-1]], "not in the package manifest"),  # a listed file twice
+    (lambda ms: ms[:-1], "missing"),
+    (lambda ms: ms[:-1] + [(ms[-1][0], ms[-1][1] + b"!")], "does not match the package manifest"),
+    (lambda ms: [(m, b"{not json" if m.name.endswith("manifest.json") else d) for m, d in ms], "no valid"),
+])
+def test_a_package_that_does_not_match_its_manifest_is_refused(tmp_path: Path, edit: Any, message: str) -> None:
+    out, _ = _built(tmp_path)
+    bad = _rewrite(out, tmp_path / "bad.tar.gz", edit)
+    with pytest.raises(ConfigError, match=message):
+        package.unpack(bad, tmp_path / "u")
+    assert not (tmp_path / "u").exists()

@@ -136,6 +136,8 @@ def test_reset_without_the_api_server_keeps_what_deleting_the_node_needs(tmp_pat
 
     monkeypatch.setattr(local, "run", lambda *a, **k: None)  # no systemctl here
     monkeypatch.setattr(revert, "run", lambda *a, **k: None)
+    stopped: list[list[str]] = []
+    monkeypatch.setattr(reset, "run_program", lambda argv, **k: stopped.append(argv))
     paths = NodePaths(tmp_path)
     k8s, pki_dir, kubelet = tmp_path / "etc/kubernetes", tmp_path / "var/lib/kubelet/pki", tmp_path / "usr/bin/kubelet"
     for d in (k8s / "pki", pki_dir, kubelet.parent):
@@ -151,6 +153,7 @@ def test_reset_without_the_api_server_keeps_what_deleting_the_node_needs(tmp_pat
     with pytest.raises(EdgeadmError, match="reset left 1 change"):
         reset.run(ResetOptions(force=True), recorder, confirm=lambda n: True, paths=paths)
     assert not kubelet.exists()  # everything else is undone
+    assert stopped == [["systemctl", "stop", "kubelet.service"]]  # before the Node: it cannot register it again
     assert paths.ca_crt.read_text() == "CA" and paths.kubelet_client_pem.read_text() == "PEM"
     kept = Journal.load(paths.state_dir)
     assert kept is not None and [type(e).__name__ for e in kept.entries] == [
