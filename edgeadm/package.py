@@ -154,9 +154,14 @@ def locate(source: str, dest_dir: Path, *, pinned_sha256: str | None,
                                "it) beside it")
     expected = expected.strip().lower().removeprefix("sha256:")
     if actual is not None and actual != expected:
-        raise ConfigError(f"install package `{shown}` has sha256 {actual}, expected {expected}",
-                          hint="the file is corrupt or was tampered with; download it again")
+        raise checksum_mismatch(shown, actual, expected)
     return local, expected
+
+
+def checksum_mismatch(shown: str, actual: str, expected: str) -> ConfigError:
+    """The one refusal of a package whose sha256 is not the expected one (download, file, or one-pass unpack)."""
+    return ConfigError(f"install package `{shown}` has sha256 {actual}, expected {expected}",
+                       hint="the file is corrupt or was tampered with; download it again")
 
 
 def fetch(source: str, dest_dir: Path, *, pinned_sha256: str | None, events: ev.Events = ev.NULL) -> Path:
@@ -164,8 +169,7 @@ def fetch(source: str, dest_dir: Path, *, pinned_sha256: str | None, events: ev.
     local, expected = locate(source, dest_dir, pinned_sha256=pinned_sha256, events=events)
     actual = sha256_file(local)
     if actual != expected:
-        raise ConfigError(f"install package `{redact.url(source)}` has sha256 {actual}, expected {expected}",
-                          hint="the file is corrupt or was tampered with; download it again")
+        raise checksum_mismatch(redact.url(source), actual, expected)
     return local
 
 
@@ -424,6 +428,5 @@ def _unpack(archive: Path, dest: Path, expected_sha256: str | None, arch: str | 
         raise ConfigError(f"install package file `{missing[0]}` does not match the package manifest (missing)")
     actual = whole.hexdigest()
     if expected_sha256 is not None and actual != expected_sha256:
-        raise ConfigError(f"install package `{archive}` has sha256 {actual}, expected {expected_sha256}",
-                          hint="the file is corrupt or was tampered with; download it again")
+        raise checksum_mismatch(str(archive), actual, expected_sha256)
     return Package(dest / TOP, manifest)
