@@ -147,13 +147,12 @@ def test_edge_and_plain_nodes_join_and_reset_leaves_no_trace(env: Env, make_host
     assert edge.exec(["systemctl", "is-active", "lite-apiserver"]).stdout.strip() == "active"
     # lite-apiserver logs each request through klog, which flushes every few seconds: the Node can be Ready
     # before the line reaches the journal
-    deadline = time.monotonic() + 60
-    seen = ""
-    while "/api/v1/nodes/edge1" not in seen and time.monotonic() < deadline:
-        seen = edge.exec(["journalctl", "-u", "lite-apiserver", "--no-pager"]).stdout
-        if "/api/v1/nodes/edge1" not in seen:
-            time.sleep(2)
-    assert "/api/v1/nodes/edge1" in seen, seen[-2000:]
+    from edgeadm import waiting
+
+    def logged() -> bool:
+        return "/api/v1/nodes/edge1" in edge.exec(["journalctl", "-u", "lite-apiserver", "--no-pager"]).stdout
+
+    waiting.until(logged, timeout=60, interval=2, what="lite-apiserver's line for GET /api/v1/nodes/edge1")
 
     # the plain node joins with a token made by the real kubeadm
     made = subprocess.run([str(k8s_bins / "kubeadm"), "token", "create", f"--kubeconfig={env.cluster.admin_conf}"],
