@@ -37,8 +37,8 @@ cluster-up: install
 cluster-down: venv
 	@$(BIN)/python -m tests.harness.cluster down --dir $(CLUSTER_DIR)
 
-# The main job on the built-in local cluster.
-demo: install
+# The main job on the built-in local cluster: the release flow, left running (hack/demo.py).
+demo: deps venv
 	@hack/demo.sh
 
 # Static checks: ruff, mypy --strict on edgeadm/, and the import contracts in pyproject.toml.

@@ -18,8 +18,8 @@ GRID_WRAPPER_ADDR = "http://127.0.0.1:51006"  # application-grid-wrapper, what e
 LOCAL_ENDPOINT_ANNOTATION = "superedge.io/local-endpoint"
 LOCAL_PORT_ANNOTATION = "superedge.io/local-port"
 
-MIN_SERVER_MINOR = 29  # oldest Kubernetes minor we support (1.29)
-MAX_TESTED_MINOR = 37  # newest minor we have reason to expect works; newer gets a warning
+MIN_SERVER_MINOR = 31  # oldest Kubernetes minor we support and test (tests/harness/versions.py)
+MAX_TESTED_MINOR = 37  # newest minor CI tests (tests/harness/versions.py); newer gets a warning
 
 # The order addon applies templates in; detach walks the record in reverse.
 TUNNEL_TEMPLATES = ("tunnel-cloud.yaml", "tunnel-edge.yaml")

@@ -1,1 +1,1 @@
-"""Developer scripts; the Python ones run as modules from the repository root (`python -m hack.demo_join`)."""
+"""Developer scripts; the Python ones run as modules from the repository root (`python -m hack.demo`)."""

@@ -4,7 +4,8 @@
 #
 #   hack/build-k8s.sh            -> prints the bin directory on stdout when done
 #
-# Environment: K8S_VERSION (default: hack/k8s-version), EDGEADM_CACHE (default ~/.cache/edgeadm)
+# Environment: K8S_VERSION (default: hack/k8s-version), K8S_PROGS (default: all seven programs),
+# EDGEADM_CACHE (default ~/.cache/edgeadm)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 V=${K8S_VERSION:-$(cat "$here/k8s-version")}
@@ -14,7 +15,7 @@ MINOR=$(echo "$V" | cut -d. -f2)
 CACHE=${EDGEADM_CACHE:-$HOME/.cache/edgeadm}
 W="$CACHE/k8sbuild/v$V"
 BIN="$W/bin"
-PROGS="kube-apiserver kube-controller-manager kubelet kubectl kubeadm kube-scheduler kube-proxy"
+PROGS=${K8S_PROGS:-"kube-apiserver kube-controller-manager kubelet kubectl kubeadm kube-scheduler kube-proxy"}
 
 complete() { for p in $PROGS; do [ -x "$BIN/$p" ] || return 1; done; [ -f "$BIN/.complete" ]; }
 if complete; then echo "$BIN"; exit 0; fi
@@ -43,6 +44,6 @@ STATIC=$(for p in $MISSING; do [ "$p" = kubelet ] || echo "k8s.io/kubernetes/cmd
 case " $MISSING " in *" kubelet "*)
   go build -trimpath -tags=selinux,notest,grpcnotrace -ldflags "$LD" -o "$BIN/" k8s.io/kubernetes/cmd/kubelet >&2;;
 esac
-for p in $MISSING; do "$BIN/$p" --version >&2; done
+for p in $MISSING; do if [ "$p" = kubeadm ]; then "$BIN/$p" version -o short; else "$BIN/$p" --version; fi >&2; done
 touch "$BIN/.complete"
 echo "$BIN"

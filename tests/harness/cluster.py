@@ -63,10 +63,10 @@ def cache_dir() -> Path:
 ADDON_FLAGS = ("--skip-phases", "egress")
 
 
-def hack_build(script: str, *args: str) -> Path:
+def hack_build(script: str, *args: str, env: dict[str, str] | None = None) -> Path:
     """Run a hack/build-*.sh script on the harness's cache (it reuses what is there) and return the path it prints."""
     out = subprocess.run([str(REPO / "hack" / script), *args], check=True, stdout=subprocess.PIPE, text=True,
-                         env={**os.environ, "EDGEADM_CACHE": str(cache_dir())})
+                         env={**os.environ, "EDGEADM_CACHE": str(cache_dir()), **(env or {})})
     return Path(out.stdout.strip().splitlines()[-1])
 
 
@@ -366,14 +366,17 @@ def _server_version(c: Cluster) -> str:
 
 def _kubeadm_phases(c: Cluster, bins: Path) -> None:
     """Create what `kubeadm init` leaves in the cluster by running the real kubeadm's phases against it."""
+    from tests.harness import versions  # imports this module
+
+    api = versions.facts(c.version).kubeadm_api
     cfg = c.dir / "kubeadm-config.yaml"
     docs = [
-        {"apiVersion": "kubeadm.k8s.io/v1beta4", "kind": "InitConfiguration",
+        {"apiVersion": api, "kind": "InitConfiguration",
          "localAPIEndpoint": {"advertiseAddress": host_ip(), "bindPort": c.apiserver_port},
          "nodeRegistration": {"name": MASTER_NODE, "criSocket": "unix:///run/containerd/containerd.sock"},
          "bootstrapTokens": [{"ttl": "24h", "groups": ["system:bootstrappers:kubeadm:default-node-token"],
                               "usages": ["signing", "authentication"]}]},
-        {"apiVersion": "kubeadm.k8s.io/v1beta4", "kind": "ClusterConfiguration",
+        {"apiVersion": api, "kind": "ClusterConfiguration",
          "kubernetesVersion": c.version, "controlPlaneEndpoint": f"127.0.0.1:{c.apiserver_port}",
          "certificatesDir": str(c.pki),
          "networking": {"serviceSubnet": SERVICE_CIDR, "podSubnet": POD_CIDR, "dnsDomain": "cluster.local"}},

@@ -27,15 +27,17 @@ def _lite_apiserver() -> Path:
 
 
 def build_package(bins: Path, out_dir: Path, *, arch: str | None = None, name: str = "kube.tar.gz",
-                  images: list[Path] | None = None) -> Path:
+                  images: list[Path] | None = None, version: str | None = None) -> Path:
     """Write `out_dir/name` (and its .sha256) with `edgeadm package build`; `arch` only labels the package.
+
+    `bins` holds the kubelet; `version` is its version (default: the pinned one, hack/k8s-version).
 
     The binaries are always this machine's: a package for another `arch` is for testing the refusal to install it.
     """
     pause_tar = pause.build(harness.cache_dir() / "pause")
     out = out_dir / name
     cmd = [sys.executable, "-m", "edgeadm", "package", "build", "-o", str(out), "--kubernetes-version",
-           "v" + harness.k8s_version().lstrip("v"), "--kubelet", str(bins / "kubelet"),
+           "v" + (version or harness.k8s_version()).lstrip("v"), "--kubelet", str(bins / "kubelet"),
            "--lite-apiserver", str(_lite_apiserver()), "--cni-dir", "/usr/lib/cni", "--pause-tar", str(pause_tar)]
     for b in ("/usr/bin/containerd", "/usr/bin/containerd-shim-runc-v2", "/usr/bin/ctr", "/usr/sbin/runc"):
         cmd += ["--containerd-bin", b]
