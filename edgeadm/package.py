@@ -4,7 +4,7 @@ Layout (one top directory, as SuperEdge's `kube-linux-<arch>-<version>.tar.gz`):
 
     edge-install/manifest.json          {"arch", "kubernetesVersion", "pauseImage", "files": {path: sha256},
                                          "images": {path: [references]}}
-    edge-install/bin/{kubelet,lite-apiserver}
+    edge-install/bin/{kubelet,lite-apiserver,kubectl}  (kubectl optional)
     edge-install/container/{containerd,containerd-shim-runc-v2,ctr,runc}
     edge-install/cni/<plugins>
     edge-install/images/pause.tar       (a docker-save archive imported into containerd's k8s.io namespace)
@@ -66,11 +66,13 @@ def image_file_name(ref: str) -> str:
 
 def build(out: Path, *, arch: str, kubernetes_version: str, kubelet: Path, containerd_bins: list[Path],
           cni_dir: Path, pause_tar: Path, pause_image: str, lite_apiserver: Path | None,
-          images: Sequence[ImageArchive] = ()) -> str:
+          images: Sequence[ImageArchive] = (), kubectl: Path | None = None) -> str:
     """Assemble a package from binaries already on disk; returns its sha256 and writes `<out>.sha256`."""
     files: dict[str, Path] = {"bin/kubelet": kubelet}
     if lite_apiserver is not None:
         files["bin/lite-apiserver"] = lite_apiserver
+    if kubectl is not None:
+        files["bin/kubectl"] = kubectl
     for b in containerd_bins:
         files[f"container/{b.name}"] = b
     for plugin in sorted(cni_dir.iterdir()):

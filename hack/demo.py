@@ -34,6 +34,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 EDGE_LABEL = "superedge.io/edge-node"
+SITE_LABEL = "topology.kubernetes.io/zone"  # addon's default --site-label: status groups nodes by it
+SITE = "shop-1"
 APP = "hello-edge"
 CLOUD_IMAGES = ("tunnel", "edge-health-admission", "application-grid-controller")
 
@@ -53,7 +55,7 @@ class Display:
         print(text, flush=True)
 
     def command(self, where: str, cmd: str, output: str = "") -> None:
-        print(f"{where}$ {cmd}", flush=True)
+        print(f"{where + ' ' if where else ''}$ {cmd}", flush=True)
         if output.strip():
             print("\n".join("    " + line for line in output.rstrip().splitlines()), flush=True)
 
@@ -128,11 +130,12 @@ def _wait(what: str, check: Callable[[], Any], timeout: float, interval: float =
 
 
 def _app_pod(node: str) -> dict[str, Any]:
-    script = 'i=0; while true; do echo "hello from $(hostname) at the edge, line $i"; i=$((i+1)); sleep 2; done'
+    script = 'i=0; while true; do echo "hello from $NODE_NAME, line $i"; i=$((i+1)); sleep 2; done'
+    node_name = {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": APP, "namespace": "default"},
             "spec": {"nodeSelector": {"kubernetes.io/hostname": node}, "terminationGracePeriodSeconds": 0,
                      "containers": [{"name": "app", "image": "demo.local/hello-edge:1", "imagePullPolicy": "Never",
-                                     "command": ["/bin/sh", "-c", script]}]}}
+                                     "env": [node_name], "command": ["/bin/sh", "-c", script]}]}}
 
 
 def run_flow(ui: Display, work: Path, archive: Path, stack: contextlib.ExitStack) -> dict[str, Any]:
@@ -150,7 +153,7 @@ def run_flow(ui: Display, work: Path, archive: Path, stack: contextlib.ExitStack
 
     def on(h: Any, cmd: str, *, env: dict[str, str] | None = None, shown: str | None = None) -> str:
         res = h.exec(["sh", "-c", f"cd /root/{top} && {cmd}"], env=env, check=False, timeout=600)
-        ui.command(f"{h.name}:~/{top} ", shown or cmd, res.stderr + res.stdout)
+        ui.command(f"{h.name}:~/{top}", shown or cmd, res.stderr + res.stdout)
         if res.returncode != 0:
             raise SystemExit(f"error: `{shown or cmd}` failed on {h.name} (exit {res.returncode})")
         return str(res.stdout)
@@ -175,7 +178,7 @@ def run_flow(ui: Display, work: Path, archive: Path, stack: contextlib.ExitStack
     info = json.loads(master.host.exec(["sh", "-c", f"cd /root/{top} && ./edgeadm token create "
                                                     "--print-join-command -o json"], env=admin).stdout)
     secret = info["token"].split(".")[1]
-    ui.command(f"{master.name}:~/{top} ", "./edgeadm token create --print-join-command",
+    ui.command(f"{master.name}:~/{top}", "./edgeadm token create --print-join-command",
                info["joinCommand"].replace(secret, "<secret, not shown>"))
 
     ui.heading("Two nodes join from the release archive: a cloud node, and an edge node at a site behind NAT")
@@ -198,11 +201,11 @@ def run_flow(ui: Display, work: Path, archive: Path, stack: contextlib.ExitStack
            f"(site network {site.subnet}.0/24, reaches the cloud only through its NAT router)")
     for name, h in nodes.items():
         unpack(h)
-        ui.command(f"{h.name}:~ ", f"tar -xzf {archive.name} && cd {top}")
-        edge = "true" if name == "edge1" else "false"
-        # the token comes on the environment, never in argv (it would show in `ps`); so it is shown here
+        ui.command(f"{h.name}:~", f"tar -xzf {archive.name} && cd {top}")
+        role = f"--enable-edge=true --node-labels={SITE_LABEL}={SITE}" if name == "edge1" else "--enable-edge=false"
+        # the token comes on the environment, never in argv (it would show in `ps`), and is not shown here
         cmd = (f"./edgeadm join {info['endpoint']} --discovery-token-ca-cert-hash {info['caCertHashes'][0]} "
-               f"--install-pkg-path {pkg} --enable-edge={edge} --kubelet-config-patch /root/kubelet-patch.yaml")
+               f"--install-pkg-path {pkg} {role} --kubelet-config-patch /root/kubelet-patch.yaml")
         on(h, cmd, env={"EDGEADM_TOKEN": info["token"]}, shown="EDGEADM_TOKEN=<token> " + cmd)
     names = [h.name for h in nodes.values()]
     _wait("both nodes Ready", lambda: all(

@@ -12,7 +12,7 @@ from edgeadm.errors import ConfigError, UsageError
 
 def build(output: Path, *, arch: str | None, kubernetes_version: str, kubelet: Path, lite_apiserver: Path | None,
           containerd_bins: list[Path], cni_dir: Path, pause_tar: Path, pause_image: str,
-          images: list[Path] | None = None) -> str:
+          images: list[Path] | None = None, kubectl: Path | None = None) -> str:
     """Write the package and `<package>.sha256`; returns the sha256."""
     kubernetes_version = options.parse_kubernetes_version(kubernetes_version)
     arch = options.parse_arch(arch) if arch else pkg.machine_arch()
@@ -24,4 +24,4 @@ def build(output: Path, *, arch: str | None, kubernetes_version: str, kubelet: P
             raise UsageError(exc.message, hint=exc.hint, flag="--image") from None
     return pkg.build(output, arch=arch, kubernetes_version=kubernetes_version,
                      kubelet=kubelet, containerd_bins=containerd_bins, cni_dir=cni_dir, pause_tar=pause_tar,
-                     pause_image=pause_image, lite_apiserver=lite_apiserver, images=archives)
+                     pause_image=pause_image, lite_apiserver=lite_apiserver, images=archives, kubectl=kubectl)

@@ -141,6 +141,9 @@ def test_edge_and_plain_nodes_join_and_reset_leaves_no_trace(env: Env, make_host
     assert set(CARRIED_REFS) <= image_names(edge, "/usr/local/bin/ctr")
     n = wait_ready(env, "edge1")
     assert n["metadata"]["labels"].get("superedge.io/edge-node") == "enable"
+    # kubectl came with the package (reset removes it: the host oracle below)
+    client = edge.exec(["/usr/local/bin/kubectl", "version", "--client"]).stdout
+    assert f"Client Version: v{harness.k8s_version().lstrip('v')}" in client, client
     # its kubelet talks to the cluster through lite-apiserver
     conf = edge.exec(["cat", "/etc/kubernetes/kubelet.conf"]).stdout
     assert "server: https://169.254.20.11:51003" in conf

@@ -1,7 +1,7 @@
 """Static install packages for test hosts, built from real parts (the e2e tests, `make bench` and the demo use them).
 
-The package holds the pinned kubelet, lite-apiserver (hack/build-lite-apiserver.sh), Debian's containerd and runc,
-Debian's CNI plugins and a locally built pause image, assembled by `edgeadm package build` itself.
+The package holds the pinned kubelet and kubectl, lite-apiserver (hack/build-lite-apiserver.sh), Debian's containerd
+and runc, Debian's CNI plugins and a locally built pause image, assembled by `edgeadm package build` itself.
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ def build_package(bins: Path, out_dir: Path, *, arch: str | None = None, name: s
            "--lite-apiserver", str(_lite_apiserver()), "--cni-dir", "/usr/lib/cni", "--pause-tar", str(pause_tar)]
     for b in ("/usr/bin/containerd", "/usr/bin/containerd-shim-runc-v2", "/usr/bin/ctr", "/usr/sbin/runc"):
         cmd += ["--containerd-bin", b]
+    if (bins / "kubectl").exists():  # a bin directory built for the kubelet alone has none
+        cmd += ["--kubectl", str(bins / "kubectl")]
     if arch:
         cmd += ["--arch", arch]
     for image in images or []:

@@ -54,7 +54,7 @@ class K8s:
 ALL_PROGRAMS = ("kube-apiserver", "kube-controller-manager", "kubelet", "kubectl", "kubeadm", "kube-scheduler",
                 "kube-proxy")
 TABLE = (
-    K8s("1.31.14", "oldest", CONTROL_PLANE, "kubeadm.k8s.io/v1beta4", "kubelet-config"),
+    K8s("1.31.4", "oldest", CONTROL_PLANE, "kubeadm.k8s.io/v1beta4", "kubelet-config"),
     K8s(harness.k8s_version().lstrip("v"), "default", ALL_PROGRAMS, "kubeadm.k8s.io/v1beta4", "kubelet-config"),
     K8s("1.34.4", "kubelet", ("kubelet",), "kubeadm.k8s.io/v1beta4", "kubelet-config"),
     K8s("1.37.2", "newest", CONTROL_PLANE, "kubeadm.k8s.io/v1beta4", "kubelet-config"),

@@ -1,4 +1,4 @@
-"""Phase `install`: kubelet, lite-apiserver, the runtime's binaries, CNI plugins and IP forwarding."""
+"""Phase `install`: kubelet, kubectl, lite-apiserver, the runtime's binaries, CNI plugins and IP forwarding."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ def run(data: JoinData) -> None:
     h, pkg, paths, o = data.host(), data.package(), data.paths, data.options
     data.events.emit(ev.Step("[install] Installing kubelet and CNI plugins"))
     h.install(pkg.path("bin/kubelet"), paths.bin / "kubelet")
+    if pkg.has("bin/kubectl"):  # a kubectl already there is kept in the journal and put back by reset
+        h.install(pkg.path("bin/kubectl"), paths.bin / "kubectl")
     if o.enable_edge:
         if not pkg.has("bin/lite-apiserver"):
             raise EdgeadmError("the install package has no lite-apiserver; it cannot join an edge node",
