@@ -2,7 +2,7 @@
 # The self-contained `edgeadm` executable (no Python needed on the target): PyInstaller, one file, frozen from the
 # old-glibc CPython of hack/build-python.sh, with the dependencies pinned by hash (hack/release-requirements.txt).
 # Cached by a digest of everything that goes in; prints the executable's path.
-# Usage: hack/build-executable.sh [ARCH]
+# Usage: hack/build-executable.sh [ARCH]    (EDGEADM_EXE_OUT=path: build again into that path, cache untouched)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARCH=${1:-amd64}
@@ -12,7 +12,8 @@ ROOT=$(hack/build-python.sh "$ARCH")
 KEY=$( (git ls-files -z edgeadm manifests pyproject.toml hack/release-requirements.txt hack/build-executable.sh \
         hack/build-python.sh hack/freeze_entry.py | xargs -0 sha256sum; echo "$ROOT") | sha256sum | cut -c1-12)
 OUT="$CACHE/release/exe/$ARCH-$KEY/edgeadm"
-if [ -x "$OUT" ]; then echo "$OUT"; exit 0; fi
+if [ -n "${EDGEADM_EXE_OUT:-}" ]; then OUT=$EDGEADM_EXE_OUT  # a second build, to compare bytes (test_release)
+elif [ -x "$OUT" ]; then echo "$OUT"; exit 0; fi
 
 WORK="$ROOT/work"
 cleanup() {

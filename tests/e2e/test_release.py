@@ -96,6 +96,18 @@ def test_the_archive_is_byte_reproducible(release: Release, tmp_path: Path) -> N
     assert _sha256(other) != _sha256(release.archive)
 
 
+def test_the_executable_is_byte_reproducible(release: Release, tmp_path: Path) -> None:
+    """Frozen again from the same sources in the same tree, into another path, the executable has the same bytes
+    (the release archive's reproducibility above rests on it)."""
+    again = tmp_path / "edgeadm"
+    res = subprocess.run([str(REPO / "hack" / "build-executable.sh")], cwd=REPO, capture_output=True, text=True,
+                         env={**os.environ, "EDGEADM_CACHE": str(harness.cache_dir()), "EDGEADM_EXE_OUT": str(again),
+                              "EDGEADM_BUILD_LOG": str(tmp_path / "build.log")})
+    assert res.returncode == 0, res.stderr + (tmp_path / "build.log").read_text()[-3000:]
+    assert again.stat().st_size == release.executable.stat().st_size
+    assert _sha256(again) == _sha256(release.executable)
+
+
 def _boot(name: str, flavor: str, work: Path, binds: list[tuple[str, str]]) -> hosts.TestHost:
     base = hosts.rootfs(build=True, flavor=flavor)
     h = hosts.TestHost(name, work / name, binds_ro=binds)

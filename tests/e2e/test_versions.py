@@ -130,6 +130,7 @@ def test_a_kubelet_inside_the_skew_joins_the_newest_and_one_outside_is_refused(
         stack.callback(net.close)
         res = addon(c, "--master-public-addr", net.endpoint)
         assert res.returncode == 0, res.stderr
+        (work / "hosts").mkdir()
         h = hosts.TestHost("skew1", work / "hosts" / "skew1", binds_ro=[(str(pkg_dir), "/pkg")])
         stack.callback(h.stop)
         h.start(base)
