@@ -167,7 +167,7 @@ class DetachOptions:
 @dataclass(frozen=True)
 class JoinOptions:
     endpoint: str
-    token_id: str
+    token_id: str  # the TLS bootstrap token: the kubelet's first credential, and join's own API reads
     token_secret: str = field(repr=False)
     ca_hashes: tuple[str, ...]
     unsafe_skip_ca_verification: bool
@@ -184,26 +184,36 @@ class JoinOptions:
     register_timeout: float = 180.0
     dry_run: bool = False
     no_rollback: bool = False
+    # the token whose signature on cluster-info proves the CA (kubeadm's --discovery-token); default: the above
+    discovery_token_id: str = ""
+    discovery_token_secret: str = field(default="", repr=False)
 
     @property
     def token(self) -> str:
         return f"{self.token_id}.{self.token_secret}"
 
     @classmethod
-    def parse(cls, *, endpoint: str, token: str | None, ca_hashes: tuple[str, ...] = (),
+    def parse(cls, *, endpoint: str, token: str | None = None, ca_hashes: tuple[str, ...] = (),
               unsafe_skip_ca_verification: bool = False, install_pkg_path: str | None = None,
               install_pkg_sha256: str | None = None, node_name: str | None = None, enable_edge: bool = True,
               node_labels: tuple[str, ...] = (), cri_socket: str | None = None,
               kubelet_config_patch: Path | None = None, allow_insecure_kubelet_config: bool = False,
               ignore_preflight_errors: tuple[str, ...] = (), skip_phases: tuple[str, ...] = (),
               discovery_timeout: float = 60.0, register_timeout: float = 180.0, dry_run: bool = False,
-              no_rollback: bool = False) -> JoinOptions:
+              no_rollback: bool = False, discovery_token: str | None = None,
+              tls_bootstrap_token: str | None = None) -> JoinOptions:
         """Validate one join (the `join` flags, or one inventory row) before anything is contacted or changed."""
         _address(endpoint, None)
         if addr.split_host_port(endpoint)[1] is None:
             raise UsageError(f"address `{endpoint}` has no port", hint="the API server's HOST:PORT, e.g. 10.0.0.1:6443")
+        # kubeadm's three flags: --token is both, --discovery-token / --tls-bootstrap-token each one of them
+        tls_raw, disc_raw = tls_bootstrap_token or token, discovery_token or token
+        if not tls_raw or not disc_raw:
+            raise UsageError("a bootstrap token is required: --token, or both --discovery-token and "
+                             "--tls-bootstrap-token", hint="create one on the master: edgeadm token create")
         try:
-            token_id, token_secret = tokens.parse(token or "")
+            token_id, token_secret = tokens.parse(tls_raw)
+            discovery_id, discovery_secret = tokens.parse(disc_raw)
         except ConfigError as exc:
             raise UsageError(exc.message, exc.hint) from None
         pins = tuple(dict.fromkeys(parse_ca_hash(h) for h in ca_hashes))
@@ -233,7 +243,8 @@ class JoinOptions:
                    if kubelet_config_patch else None,
                    ignore_preflight_errors=tuple(ignore_preflight_errors), skip_phases=tuple(skip_phases),
                    discovery_timeout=float(discovery_timeout), register_timeout=float(register_timeout),
-                   dry_run=dry_run, no_rollback=no_rollback)
+                   dry_run=dry_run, no_rollback=no_rollback, discovery_token_id=discovery_id,
+                   discovery_token_secret=discovery_secret)
 
 
 

@@ -19,9 +19,15 @@ def _phases() -> Sequence[Any]:
 
 
 @click.command(cls=PhasedCommand, phases=_phases,
-               epilog_note="The token may also come from $EDGEADM_TOKEN, which keeps it out of the process list.")
+               epilog_note="Tokens may also come from $EDGEADM_TOKEN, $EDGEADM_DISCOVERY_TOKEN and "
+                           "$EDGEADM_TLS_BOOTSTRAP_TOKEN, which keeps them out of the process list.")
 @click.argument("endpoint", metavar="HOST:PORT")
-@click.option("--token", envvar="EDGEADM_TOKEN", required=True, help="Bootstrap token (or $EDGEADM_TOKEN).")
+@click.option("--token", envvar="EDGEADM_TOKEN", default=None,
+              help="Bootstrap token for discovery and TLS bootstrap (or $EDGEADM_TOKEN).")
+@click.option("--discovery-token", envvar="EDGEADM_DISCOVERY_TOKEN", default=None,
+              help="Token whose signature on cluster-info proves the CA (default: --token).")
+@click.option("--tls-bootstrap-token", envvar="EDGEADM_TLS_BOOTSTRAP_TOKEN", default=None,
+              help="Token the kubelet authenticates with until it has its certificate (default: --token).")
 @click.option("--discovery-token-ca-cert-hash", "ca_hashes", multiple=True, metavar="sha256:HEX",
               help="Pin of the cluster CA (repeatable).")
 @click.option("--discovery-token-unsafe-skip-ca-verification", "unsafe_skip_ca_verification", is_flag=True,

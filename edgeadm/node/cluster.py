@@ -37,7 +37,7 @@ class JoinCluster:
 
 def read_cluster(options: JoinOptions, events: ev.Events) -> JoinCluster:
     events.emit(ev.Step(f"[discovery] Fetching cluster-info from https://{options.endpoint}"))
-    d = discovery.discover(options.endpoint, options.token_id, options.token_secret,
+    d = discovery.discover(options.endpoint, options.discovery_token_id, options.discovery_token_secret,
                            ca_hashes=list(options.ca_hashes), unsafe_skip_ca=options.unsafe_skip_ca_verification,
                            timeout=options.discovery_timeout)
     events.emit(ev.Step("[discovery] cluster-info is signed for this token and its CA matches the pinned hash"))

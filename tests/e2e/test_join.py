@@ -192,6 +192,38 @@ def test_edge_and_plain_nodes_join_and_reset_leaves_no_trace(env: Env, make_host
         k.delete("v1", "Pod", f"p-{name}", "default")  # the API object outlives its deleted Node
 
 
+def test_separate_discovery_and_tls_bootstrap_tokens(env: Env, make_host: Any) -> None:
+    """kubeadm's split: a signing-only token proves the CA through its signature on cluster-info, an
+    authentication-only token is the kubelet's bootstrap credential (what a batch gives each host). Swapped, the
+    join is refused at discovery before anything changes."""
+    h = make_host("split1")
+    before = h.state()
+    info = env.join_info()
+
+    def token(*args: str) -> str:
+        res = env.edgeadm("token", "create", "--ttl", "10m", *args)
+        assert res.returncode == 0, res.stderr
+        return res.stdout.strip()
+
+    disc, boot = token("--usages", "signing", "--groups", ""), token("--usages", "authentication")
+    args = ["join", info["endpoint"], "--discovery-token-ca-cert-hash", info["caCertHashes"][0], "--install-pkg-path",
+            env.pkg, "--kubelet-config-patch", "/root/kubelet-patch.yaml", "--enable-edge=false"]
+    swapped = h.edgeadm(*args, "--discovery-timeout", "3",
+                        env={"EDGEADM_DISCOVERY_TOKEN": boot, "EDGEADM_TLS_BOOTSTRAP_TOKEN": disc})
+    assert swapped.returncode == 1
+    assert f"cluster-info has no signature for token `{boot.split('.')[0]}`" in swapped.stderr
+    assert not hosts.state_diff(before, h.state())
+    res = h.edgeadm(*args, env={"EDGEADM_DISCOVERY_TOKEN": disc, "EDGEADM_TLS_BOOTSTRAP_TOKEN": boot})
+    assert res.returncode == 0, res.stderr
+    wait_ready(env, "split1")
+    assert boot not in h.exec(["sh", "-c", "cat /proc/*/cmdline 2>/dev/null | tr '\\0' ' '"]).stdout
+    out = h.edgeadm("reset", "-f")
+    assert out.returncode == 0, out.stderr
+    left = hosts.state_diff(before, h.state())
+    assert not left, "\n".join(left)
+    assert node(env, "split1") is None
+
+
 # The phase boundaries before the journal exists (discovery, package): a kill there must leave nothing either.
 EARLY_PHASES = ["discovery", "package"]
 

@@ -31,6 +31,22 @@ def test_join_defaults_and_normalisation() -> None:
     assert "0123456789abcdef" not in repr(o)  # the secret never shows in logs or tracebacks
 
 
+def test_join_takes_kubeadms_separate_discovery_and_tls_bootstrap_tokens() -> None:
+    both = join()
+    assert (both.discovery_token_id, both.token_id) == ("abcdef", "abcdef")
+    split = join(token=None, discovery_token="disc01.aaaaaaaaaaaaaaaa", tls_bootstrap_token="boot01.bbbbbbbbbbbbbbbb")
+    assert (split.discovery_token_id, split.discovery_token_secret) == ("disc01", "a" * 16)
+    assert split.token == "boot01.bbbbbbbbbbbbbbbb"  # the kubelet's bootstrap credential
+    assert "a" * 16 not in repr(split) and "b" * 16 not in repr(split)
+    # --token fills whichever of the two is not given
+    mixed = join(discovery_token="disc01.aaaaaaaaaaaaaaaa")
+    assert (mixed.discovery_token_id, mixed.token_id) == ("disc01", "abcdef")
+    with pytest.raises(UsageError, match="a bootstrap token is required"):
+        join(token=None, tls_bootstrap_token="boot01.bbbbbbbbbbbbbbbb")
+    with pytest.raises(UsageError, match="not of the form"):
+        join(discovery_token="nope")
+
+
 @pytest.mark.parametrize(("kw", "message", "flag"), [
     ({"endpoint": "10.0.0.1:99999"}, "invalid port", None),
     ({"token": "nope"}, "not of the form", None),

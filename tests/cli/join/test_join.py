@@ -22,9 +22,16 @@ def test_bad_token_form(edgeadm: Run) -> None:
                           "(generate one with `edgeadm token generate`)\n")
 
 
+MISSING_TOKEN = ("Error: a bootstrap token is required: --token, or both --discovery-token and --tls-bootstrap-token "
+                 "(create one on the master: edgeadm token create)\n")
+
+
 def test_missing_token(edgeadm: Run) -> None:
     assert edgeadm("join", "10.0.0.1:6443", "--discovery-token-ca-cert-hash", CA_HASH, *PKG) == Transcript(
-        2, "", USAGE + "Error: Missing option '--token'.\n")
+        2, "", USAGE + MISSING_TOKEN)
+    # one of kubeadm's two separate tokens is not enough either
+    assert edgeadm("join", "10.0.0.1:6443", "--discovery-token", TOKEN, "--discovery-token-ca-cert-hash", CA_HASH,
+                   *PKG) == Transcript(2, "", USAGE + MISSING_TOKEN)
 
 
 def test_missing_ca_cert_hash(edgeadm: Run) -> None:
