@@ -149,6 +149,35 @@ def bench_token(n: int = 10) -> list[Row]:
     return [Row("`edgeadm token create` vs `kubeadm token create`", ours, ref)]
 
 
+def bench_token_list(n: int = 5, tokens_n: int = 1000) -> list[Row]:
+    """`token list` over 1000 tokens against `kubeadm token list`; the tokens are a batch's per-host bootstrap
+    tokens (authentication only), so the size of cluster-info that every join downloads is reported too."""
+    from edgeadm import kube, tokens
+
+    bins = harness.bin_dir(build=True)
+    work = Path(tempfile.mkdtemp(prefix="edgeadm-bench-"))
+    c = harness.up(work / "t", "kubeadm", bins=bins)
+    try:
+        _settle(c)
+        k = kube.connect(c.admin_conf)
+        import datetime as dt
+
+        for _ in range(tokens_n):
+            k.create(tokens.new_token(None, ttl=dt.timedelta(hours=1), usages=("authentication",),
+                                      groups=(tokens.DEFAULT_GROUP,), description="bench").to_secret())
+        time.sleep(3)  # give the bootstrap signer its chance to (not) sign them
+        size = len(json.dumps(k.get("v1", "ConfigMap", "cluster-info", "kube-public")["data"]))
+        listed = subprocess.run(_edgeadm(c, "token", "list", "-o", "json"), check=True, capture_output=True,
+                                text=True).stdout
+        assert len(json.loads(listed)) >= tokens_n
+        ours = median_of(lambda: timed(_edgeadm(c, "token", "list")), n)
+        ref = median_of(lambda: timed([str(bins / "kubeadm"), "token", "list", f"--kubeconfig={c.admin_conf}"]), n)
+    finally:
+        harness.down(c.dir)
+    return [Row(f"`edgeadm token list` vs `kubeadm token list`, {tokens_n} tokens", ours, ref),
+            Row(f"cluster-info data with {tokens_n} authentication-only tokens (KB)", size / 1024, 0.0, figure=True)]
+
+
 def bench_join() -> list[Row]:
     """Join one edge host, timing each phase: parts of the whole join (no reference tool to race)."""
     import re
@@ -284,7 +313,8 @@ def bench_datapath() -> list[Row]:
 
 
 BENCHES: dict[str, Callable[[], list[Row]]] = {
-    "help": bench_help, "addon": bench_addon, "token": bench_token, "join": bench_join, "package": bench_package,
+    "help": bench_help, "addon": bench_addon, "token": bench_token, "token-list": bench_token_list,
+    "join": bench_join, "package": bench_package,
     "images": bench_images, "datapath": bench_datapath}
 
 

@@ -135,7 +135,8 @@ class Kube:
         return obj
 
     def list(
-        self, api_version: str, kind: str, *, namespace: str | None = None, label_selector: str | None = None
+        self, api_version: str, kind: str, *, namespace: str | None = None, label_selector: str | None = None,
+        field_selector: str | None = None,
     ) -> list[dict[str, Any]]:
         """The objects of a kind (in `namespace`, else all), each with its apiVersion and kind."""
         res = self.resource(api_version, kind)
@@ -144,6 +145,8 @@ class Kube:
             kwargs["namespace"] = namespace
         if label_selector:
             kwargs["label_selector"] = label_selector
+        if field_selector:
+            kwargs["field_selector"] = field_selector
         data = self._call(f"list {kind}", lambda: res.get(**kwargs).to_dict())
         items: list[dict[str, Any]] = data.get("items") or []
         for item in items:

@@ -122,10 +122,10 @@ class LightKube:
             return None
 
     def list(self, api_version: str, kind: str, *, namespace: str | None = None,
-             label_selector: str | None = None) -> list[dict[str, Any]]:
+             label_selector: str | None = None, field_selector: str | None = None) -> list[dict[str, Any]]:
         """The objects of a kind (in `namespace`, else all), each with its apiVersion and kind."""
-        params = {"labelSelector": label_selector} if label_selector else None
-        data = self._call("GET", self._path(api_version, kind, namespace), f"list {kind}", params=params)
+        params = {k: v for k, v in (("labelSelector", label_selector), ("fieldSelector", field_selector)) if v}
+        data = self._call("GET", self._path(api_version, kind, namespace), f"list {kind}", params=params or None)
         items: list[dict[str, Any]] = data.get("items") or []
         for item in items:
             item.setdefault("apiVersion", api_version)
