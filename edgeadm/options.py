@@ -248,6 +248,30 @@ class JoinOptions:
 
 
 
+_TOKEN_LINE_KEYS = {"token": "token", "discovery-token": "discovery_token",
+                    "tls-bootstrap-token": "tls_bootstrap_token"}
+
+
+def parse_token_lines(text: str) -> dict[str, str]:
+    """`join --token-stdin`: lines `token=…`, `discovery-token=…`, `tls-bootstrap-token=…`, or one bare token
+    (both roles); returned as JoinOptions.parse keywords. The tokens' form is checked there; nothing is echoed."""
+    out: dict[str, str] = {}
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) == 1 and "=" not in lines[0]:
+        return {"token": lines[0]}
+    for n, line in enumerate(lines, start=1):
+        key, eq, value = line.partition("=")
+        if not eq or key not in _TOKEN_LINE_KEYS:
+            raise UsageError(f"line {n} of standard input is not token=, discovery-token= or tls-bootstrap-token=",
+                             flag="--token-stdin")
+        if _TOKEN_LINE_KEYS[key] in out:
+            raise UsageError(f"`{key}` given twice on standard input", flag="--token-stdin")
+        out[_TOKEN_LINE_KEYS[key]] = value.strip()
+    if not out:
+        raise UsageError("standard input holds no token", flag="--token-stdin")
+    return out
+
+
 @dataclass(frozen=True)
 class ResetOptions:
     force: bool = False

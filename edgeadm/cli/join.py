@@ -28,6 +28,9 @@ def _phases() -> Sequence[Any]:
               help="Token whose signature on cluster-info proves the CA (default: --token).")
 @click.option("--tls-bootstrap-token", envvar="EDGEADM_TLS_BOOTSTRAP_TOKEN", default=None,
               help="Token the kubelet authenticates with until it has its certificate (default: --token).")
+@click.option("--token-stdin", is_flag=True,
+              help="Read the token(s) from standard input: one token, or lines token=, discovery-token=, "
+                   "tls-bootstrap-token= (what a batch join over SSH sends).")
 @click.option("--discovery-token-ca-cert-hash", "ca_hashes", multiple=True, metavar="sha256:HEX",
               help="Pin of the cluster CA (repeatable).")
 @click.option("--discovery-token-unsafe-skip-ca-verification", "unsafe_skip_ca_verification", is_flag=True,
@@ -57,6 +60,12 @@ def join(opts: GlobalOptions, /, **flags: Any) -> None:
     from edgeadm.workflows import join as wf
 
     with usage_errors():
+        if flags.pop("token_stdin"):
+            import sys
+
+            from edgeadm.options import parse_token_lines
+
+            flags.update(parse_token_lines(sys.stdin.read(4096)))
         options = wf.JoinOptions.parse(**flags)
         wf.validate(options)
     wf.run(options, opts.display)

@@ -194,8 +194,8 @@ def test_edge_and_plain_nodes_join_and_reset_leaves_no_trace(env: Env, make_host
 
 def test_separate_discovery_and_tls_bootstrap_tokens(env: Env, make_host: Any) -> None:
     """kubeadm's split: a signing-only token proves the CA through its signature on cluster-info, an
-    authentication-only token is the kubelet's bootstrap credential (what a batch gives each host). Swapped, the
-    join is refused at discovery before anything changes."""
+    authentication-only token is the kubelet's bootstrap credential (what a batch gives each host), both read from
+    standard input. Swapped, the join is refused at discovery before anything changes."""
     h = make_host("split1")
     before = h.state()
     info = env.join_info()
@@ -213,7 +213,8 @@ def test_separate_discovery_and_tls_bootstrap_tokens(env: Env, make_host: Any) -
     assert swapped.returncode == 1
     assert f"cluster-info has no signature for token `{boot.split('.')[0]}`" in swapped.stderr
     assert not hosts.state_diff(before, h.state())
-    res = h.edgeadm(*args, env={"EDGEADM_DISCOVERY_TOKEN": disc, "EDGEADM_TLS_BOOTSTRAP_TOKEN": boot})
+    # as a batch join over SSH sends them: on standard input, in neither argv nor the environment
+    res = h.edgeadm(*args, "--token-stdin", input=f"discovery-token={disc}\ntls-bootstrap-token={boot}\n")
     assert res.returncode == 0, res.stderr
     wait_ready(env, "split1")
     assert boot not in h.exec(["sh", "-c", "cat /proc/*/cmdline 2>/dev/null | tr '\\0' ' '"]).stdout

@@ -265,19 +265,21 @@ class TestHost:
             self.exec(["mkdir", "-p", f"{mnt}{self.cgroup_root}"], check=False)
 
     def exec(self, argv: list[str], *, env: dict[str, str] | None = None, check: bool = True,
-             timeout: float = 600, namespaces: str = "-m -u -i -n -p") -> subprocess.CompletedProcess[str]:
+             timeout: float = 600, namespaces: str = "-m -u -i -n -p", input: str | None = None,
+             ) -> subprocess.CompletedProcess[str]:
         base_env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root",
                     "LANG": "C.UTF-8"}
         cmd = ["nsenter", "-t", str(self.pid), *namespaces.split(), "--", "env", "-i",
                *[f"{k}={v}" for k, v in {**base_env, **(env or {})}.items()], *argv]
-        res = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout)
+        res = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout, input=input)
         if check and res.returncode != 0:
             raise RuntimeError(f"{argv} failed in {self.name}: {res.stderr[-2000:]}")
         return res
 
-    def edgeadm(self, *args: str, env: dict[str, str] | None = None, timeout: float = 600
-                ) -> subprocess.CompletedProcess[str]:
-        return self.exec([str(REPO / ".venv" / "bin" / "edgeadm"), *args], env=env, check=False, timeout=timeout)
+    def edgeadm(self, *args: str, env: dict[str, str] | None = None, timeout: float = 600,
+                input: str | None = None) -> subprocess.CompletedProcess[str]:
+        return self.exec([str(REPO / ".venv" / "bin" / "edgeadm"), *args], env=env, check=False, timeout=timeout,
+                         input=input)
 
     # ---------------------------------------------------------------------------------------- state listings
     def files(self) -> dict[str, str]:

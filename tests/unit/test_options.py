@@ -195,3 +195,15 @@ def test_node_labels_given_twice_differently() -> None:
 
     with pytest.raises(UsageError, match="label `zone` given twice with different values"):
         parse_node_labels(("zone=a", "zone=b"))
+
+
+def test_token_lines_from_stdin() -> None:
+    from edgeadm.options import parse_token_lines
+
+    assert parse_token_lines(TOKEN + "\n") == {"token": TOKEN}
+    assert parse_token_lines("discovery-token=a\n\ntls-bootstrap-token=b\n") == {
+        "discovery_token": "a", "tls_bootstrap_token": "b"}
+    for bad, message in (("token=a\ntoken=b", "given twice"), ("a\nb", "line 1"), ("", "holds no token")):
+        with pytest.raises(UsageError, match=message) as err:
+            parse_token_lines(bad)
+        assert err.value.flag == "--token-stdin"

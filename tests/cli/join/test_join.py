@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.cli.transcript import Transcript
 
 USAGE = "Usage: edgeadm join [OPTIONS] HOST:PORT\nTry 'edgeadm join --help' for help.\n\n"
@@ -98,3 +100,16 @@ def test_kubelet_patch_that_opens_the_kubelet(edgeadm: Run, tmp_path: Path) -> N
         2, "", USAGE + f"Error: Invalid value for '--kubelet-config-patch': `{patch}` sets "
                        "authentication.anonymous.enabled: True (anonymous requests are accepted) (remove it, or pass "
                        "--allow-insecure-kubelet-config if you mean it)\n")
+
+
+def test_tokens_on_stdin_are_checked_like_flags(edgeadm: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    base = ("join", "10.0.0.1:6443", "--token-stdin", "--discovery-token-ca-cert-hash", CA_HASH, *PKG)
+    monkeypatch.setattr("sys.stdin", io.StringIO("password=hunter2\n"))
+    got = edgeadm(*base)
+    assert got.code == 2 and "line 1 of standard input is not token=" in got.err and "hunter2" not in got.err
+    monkeypatch.setattr("sys.stdin", io.StringIO("tls-bootstrap-token=" + TOKEN + "\n"))
+    assert edgeadm(*base) == Transcript(2, "", USAGE + MISSING_TOKEN)  # the discovery role is not covered
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert "standard input holds no token" in edgeadm(*base).err
