@@ -10,6 +10,7 @@ lets a reader (and the batch inventory) find all of it in one place.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import socket
 from collections.abc import Callable
@@ -246,6 +247,42 @@ class JoinOptions:
                    dry_run=dry_run, no_rollback=no_rollback, discovery_token_id=discovery_id,
                    discovery_token_secret=discovery_secret)
 
+
+
+BUNDLE_MAX_TTL = dt.timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class BundleCreateOptions:
+    site: str
+    nodes: tuple[str, ...]
+    release: Path
+    output: Path
+    ttl: dt.timedelta
+    enable_edge: bool
+    labels: tuple[tuple[str, str], ...]
+    site_label: str
+
+    @classmethod
+    def parse(cls, *, site: str, nodes: tuple[str, ...], release: Path, output: Path, ttl: str, enable_edge: bool,
+              node_labels: tuple[str, ...], site_label: str) -> BundleCreateOptions:
+        label = parse_label_key(site_label, "--site-label")
+        parse_node_labels((f"{label}={site}",))  # the site's name is the site label's value
+        names = tuple(dict.fromkeys(parse_node_name(n) for n in nodes))
+        if not names:
+            raise UsageError("give the site's node names (--node, repeatable)", flag="--node")
+        try:
+            window = tokens.parse_duration(ttl)
+        except ConfigError as exc:
+            raise UsageError(exc.message, exc.hint, flag="--ttl") from None
+        if not dt.timedelta(minutes=5) <= window <= BUNDLE_MAX_TTL:
+            raise UsageError(f"--ttl {ttl} is not an install window from 5m to {BUNDLE_MAX_TTL.days * 24}h",
+                             flag="--ttl")
+        labels = parse_node_labels(node_labels)
+        if any(k == label for k, _ in labels):
+            raise UsageError(f"`{label}` is the site label: it comes from --site", flag="--node-labels")
+        return cls(site=site, nodes=names, release=release, output=output, ttl=window, enable_edge=enable_edge,
+                   labels=labels, site_label=label)
 
 
 _TOKEN_LINE_KEYS = {"token": "token", "discovery-token": "discovery_token",

@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "addon": ("edgeadm.cli.addon", "addon", "Add capabilities to an existing cluster."),
     "detach": ("edgeadm.cli.detach", "detach", "Remove capabilities added with `edgeadm addon`."),
     "token": ("edgeadm.cli.token", "token", "Manage bootstrap tokens for joining nodes."),
+    "bundle": ("edgeadm.cli.bundle", "bundle", "Site bundles: join the nodes of a site the cloud cannot reach."),
     "join": ("edgeadm.cli.join", "join", "Join this machine to the cluster at HOST:PORT."),
     "reset": ("edgeadm.cli.reset", "reset", "Revert every change join made to this machine; continues past failures "
                                             "and lists what it could not undo."),

@@ -10,6 +10,12 @@ import click
 
 from edgeadm.cli import GlobalOptions
 from edgeadm.cli.common import PhasedCommand, csv_list, usage_errors
+from edgeadm.errors import UsageError
+
+# what a site bundle fixes for the join (flag values that may not be given with --bundle)
+_FROM_BUNDLE = ("endpoint", "token", "discovery_token", "tls_bootstrap_token", "ca_hashes", "install_pkg_path",
+                "install_pkg_sha256", "node_labels")
+_FROM_BUNDLE_NAMES = ("HOST:PORT", "the tokens", "the CA pins", "the package", "the node's labels")
 
 
 def _phases() -> Sequence[Any]:
@@ -21,7 +27,10 @@ def _phases() -> Sequence[Any]:
 @click.command(cls=PhasedCommand, phases=_phases,
                epilog_note="Tokens may also come from $EDGEADM_TOKEN, $EDGEADM_DISCOVERY_TOKEN and "
                            "$EDGEADM_TLS_BOOTSTRAP_TOKEN, which keeps them out of the process list.")
-@click.argument("endpoint", metavar="HOST:PORT")
+@click.argument("endpoint", metavar="HOST:PORT", required=False)
+@click.option("--bundle", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A site bundle's bundle.json (`edgeadm bundle create`): it gives HOST:PORT, the tokens, the CA "
+                   "pins, the package and the node's labels; pick the node with --node-name.")
 @click.option("--token", envvar="EDGEADM_TOKEN", default=None,
               help="Bootstrap token for discovery and TLS bootstrap (or $EDGEADM_TOKEN).")
 @click.option("--discovery-token", envvar="EDGEADM_DISCOVERY_TOKEN", default=None,
@@ -60,6 +69,20 @@ def join(opts: GlobalOptions, /, **flags: Any) -> None:
     from edgeadm.workflows import join as wf
 
     with usage_errors():
+        bundle_file = flags.pop("bundle")
+        if bundle_file is not None:
+            from edgeadm import bundle
+
+            given = [f for f in _FROM_BUNDLE if flags.get(f) not in (None, (), False)]
+            if given or flags["token_stdin"]:
+                raise UsageError(f"--bundle gives {', '.join(_FROM_BUNDLE_NAMES)}; do not pass them too",
+                                 flag="--bundle")
+            from edgeadm.options import parse_node_name
+
+            b = bundle.load(bundle_file)
+            flags.update(b.join_flags(parse_node_name(flags["node_name"]), bundle_file.resolve().parent))
+        elif not flags["endpoint"]:
+            raise UsageError("HOST:PORT is required (or --bundle FILE)")
         if flags.pop("token_stdin"):
             import sys
 

@@ -80,7 +80,7 @@ def delete_tokens(kube: KubeAPI, token_ids: tuple[str, ...]) -> Iterator[str]:
         raise EdgeadmError(f"bootstrap token(s) not found: {', '.join(missing)}")
 
 
-def _cluster_info(kube: KubeAPI) -> list[dict[str, Any]]:
+def cluster_info(kube: KubeAPI) -> list[dict[str, Any]]:
     """The `cluster` entries of kube-public/cluster-info's kubeconfig (empty when there is none)."""
     import yaml
 
@@ -121,7 +121,7 @@ def join_endpoint(kube: KubeAPI, clusters: list[dict[str, Any]]) -> str:
 
 
 def join_info(kube: KubeAPI, token: tokens.Token) -> dict[str, Any]:
-    clusters = _cluster_info(kube)  # read once for both the endpoint and the CA pins
+    clusters = cluster_info(kube)  # read once for both the endpoint and the CA pins
     endpoint = join_endpoint(kube, clusters)
     hashes = ca_hashes(kube, clusters)
     cmd = f"edgeadm join {endpoint} --token {token.value}" + "".join(

@@ -113,3 +113,12 @@ def test_tokens_on_stdin_are_checked_like_flags(edgeadm: Run, monkeypatch: pytes
     assert edgeadm(*base) == Transcript(2, "", USAGE + MISSING_TOKEN)  # the discovery role is not covered
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     assert "standard input holds no token" in edgeadm(*base).err
+
+
+def test_endpoint_or_bundle(edgeadm: Run, tmp_path: Path) -> None:
+    assert edgeadm("join", "--token", TOKEN, "--discovery-token-ca-cert-hash", CA_HASH, *PKG) == Transcript(
+        2, "", USAGE + "Error: HOST:PORT is required (or --bundle FILE)\n")
+    got = edgeadm("join", "10.0.0.1:6443", "--bundle", str(tmp_path / "bundle.json"), "--node-name", "b1")
+    assert got.code == 2 and "--bundle gives HOST:PORT, the tokens, the CA pins, the package" in got.err
+    got = edgeadm("join", "--bundle", str(tmp_path / "bundle.json"), "--node-name", "b1")
+    assert got.code == 2 and "cannot read the bundle" in got.err
