@@ -10,7 +10,8 @@ Why 1.31-1.37 (decided 2026-11): upstream supports the newest three minors (1.35
 older minors for about two more years (extended support), which reaches back to 1.31; 1.31 is also the first
 minor with kubeadm's v1beta4 configuration. Kubelets newer than 1.34 refuse cgroup v1 by default, which these
 machines have, so the newest kubelet tested is 1.34 -- inside the skew policy (up to three minors older than the
-API server) for every control plane from 1.34 to 1.37.
+API server) for every control plane from 1.34 to 1.37. The oldest end is v1.31.4, not 1.31's last patch: the
+module proxy here serves every module of v1.31.4 but not of v1.31.5 and later (some staging modules refused).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class K8s:
     programs: tuple[str, ...]  # what CI builds for this version (only what its tests run)
     kubeadm_api: str  # the kubeadm configuration API its kubeadm reads
     kubelet_config_map: str  # the ConfigMap kubeadm keeps the kubelet configuration in (kube-system)
+    kubelet_runs_on_cgroup_v1: bool  # feature gate / default: kubelets from 1.35 refuse cgroup v1 (failCgroupV1)
 
     @property
     def minor(self) -> int:
@@ -54,10 +56,11 @@ class K8s:
 ALL_PROGRAMS = ("kube-apiserver", "kube-controller-manager", "kubelet", "kubectl", "kubeadm", "kube-scheduler",
                 "kube-proxy")
 TABLE = (
-    K8s("1.31.4", "oldest", CONTROL_PLANE, "kubeadm.k8s.io/v1beta4", "kubelet-config"),
-    K8s(harness.k8s_version().lstrip("v"), "default", ALL_PROGRAMS, "kubeadm.k8s.io/v1beta4", "kubelet-config"),
-    K8s("1.34.4", "kubelet", ("kubelet",), "kubeadm.k8s.io/v1beta4", "kubelet-config"),
-    K8s("1.37.2", "newest", CONTROL_PLANE, "kubeadm.k8s.io/v1beta4", "kubelet-config"),
+    K8s("1.31.4", "oldest", CONTROL_PLANE, "kubeadm.k8s.io/v1beta4", "kubelet-config", True),
+    K8s(harness.k8s_version().lstrip("v"), "default", ALL_PROGRAMS, "kubeadm.k8s.io/v1beta4", "kubelet-config",
+        True),
+    K8s("1.34.4", "kubelet", ("kubelet",), "kubeadm.k8s.io/v1beta4", "kubelet-config", True),
+    K8s("1.37.2", "newest", CONTROL_PLANE, "kubeadm.k8s.io/v1beta4", "kubelet-config", False),
 )
 OLDEST = next(v for v in TABLE if v.role == "oldest")
 NEWEST = next(v for v in TABLE if v.role == "newest")

@@ -20,4 +20,6 @@ def test_the_readme_claims_the_tested_range() -> None:
 
 def test_the_newest_kubelet_is_inside_the_skew_policy_of_the_newest_control_plane() -> None:
     assert versions.NEWEST.minor - 3 <= versions.NEWEST_KUBELET.minor <= versions.NEWEST.minor
+    # every kubelet the tests run must run on these cgroup v1 machines
+    assert all(v.kubelet_runs_on_cgroup_v1 for v in versions.TABLE if "kubelet" in v.programs)
     assert versions.OLDEST.minor <= versions.DEFAULT.minor <= versions.NEWEST.minor
