@@ -124,7 +124,7 @@ class Session:
             raise RemoteError(f"{self.name}: cannot hash {path}: {res.stderr.strip()[-300:]}")
         return res.stdout.split()[0]
 
-    def put(self, local: Path, remote: str, *, sha256: str, limit: int | None = None) -> int:
+    def put(self, local: Path, remote: str, *, sha256: str) -> int:
         """Copy `local` to `remote` unless it is already there with `sha256`; resume a matching `<remote>.part`.
         Returns the bytes sent. The copy is verified remotely before it is renamed into place."""
         if self.sha256(remote) == sha256:
