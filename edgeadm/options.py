@@ -267,7 +267,10 @@ class BundleCreateOptions:
     def parse(cls, *, site: str, nodes: tuple[str, ...], release: Path, output: Path, ttl: str, enable_edge: bool,
               node_labels: tuple[str, ...], site_label: str) -> BundleCreateOptions:
         label = parse_label_key(site_label, "--site-label")
-        parse_node_labels((f"{label}={site}",))  # the site's name is the site label's value
+        try:
+            parse_node_labels((f"{label}={site}",))  # the site's name is the site label's value
+        except UsageError as exc:
+            raise UsageError(f"--site {exc.message}", flag="--site") from None
         names = tuple(dict.fromkeys(parse_node_name(n) for n in nodes))
         if not names:
             raise UsageError("give the site's node names (--node, repeatable)", flag="--node")
