@@ -446,7 +446,10 @@ def test_a_cut_off_site_keeps_its_pods_through_a_kubelet_restart_and_a_power_cut
         # the power goes: every process dies, /run is gone; on boot the kubelet starts the app again from the cache
         t0 = time.monotonic()
         h.power_cycle()
-        _wait("the app answering after the power cut", lambda: _answers(h), 300)
+        try:
+            _wait("the app answering after the power cut", lambda: _answers(h), 300)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{h.name}'s kubelet:\n{h.journal('kubelet')}") from None
         c.figures["power cut to app answering (s)"] = time.monotonic() - t0
         cached = h.exec(["python3", "-c", (
             "import json, ssl, urllib.request; ctx = ssl.create_default_context(cafile='/etc/kubernetes/pki/ca.crt');"
@@ -519,7 +522,7 @@ def test_reset_every_node_and_detach_leave_no_trace(cluster: Cluster) -> None:
         left = hosts.state_diff(c.before[h.name], h.state())
         assert not left, f"{h.name}:\n" + "\n".join(left)
     res = c.master.host.edgeadm("detach", "edge-apps", env=ADMIN)
-    assert res.returncode == 0, res.stderr
+    assert res.returncode == 0, f"{res.stderr}\nthe master's kubelet:\n{c.master.host.journal('kubelet')}"
     # the user's own clean-up of what was theirs: the join token (its signature in cluster-info goes with it)
     res = c.master.host.edgeadm("token", "delete", c.token_id, env=ADMIN)
     assert res.returncode == 0, res.stderr

@@ -35,6 +35,12 @@ NSPAWN_HIERARCHIES = ("systemd", "unified")
 KUBELET_SYSCTLS = {"vm.overcommit_memory": "1", "vm.panic_on_oom": "0", "kernel.panic": "10",
                    "kernel.panic_on_oops": "1", "kernel.keys.root_maxkeys": "1000000",
                    "kernel.keys.root_maxbytes": "25000000"}
+# Limits that every host shares, because every host's processes run as this machine's root: inotify instances are
+# counted per user, machine-wide. A booted host holds ~18 (systemd 5, kubelet 6, logind, dbus, containerd, ...), so
+# the sites test's six hosts hold ~110 of Debian's default 128, and a kubelet or systemd that boots again (a power
+# cut) can then not get one and never starts its pods. Raised (never lowered) before any host boots, as kind
+# advises for many kubelets on one machine.
+SHARED_LIMITS = {"fs.inotify.max_user_instances": 8192, "fs.inotify.max_user_watches": 1048576}
 # What a file listing ignores: kernel filesystems, runtime state, logs, caches that systemd itself rewrites.
 LISTING_EXCLUDES = ("proc", "sys", "dev", "run", "tmp", "var/log", "var/tmp", "var/cache", "var/lib/systemd")
 # Inside the host's /run: what systemd, journald and udev keep for themselves while the host runs (state that
@@ -80,6 +86,14 @@ def rootfs(*, build: bool, flavor: str = "bookworm") -> Path:
 def set_kubelet_sysctls() -> None:
     for key, value in KUBELET_SYSCTLS.items():
         Path("/proc/sys", *key.split(".")).write_text(value)
+    raise_shared_limits()
+
+
+def raise_shared_limits() -> None:
+    for key, least in SHARED_LIMITS.items():
+        path = Path("/proc/sys", *key.split("."))
+        if int(path.read_text()) < least:
+            path.write_text(str(least))
 
 
 # Slot n gives a host the address <SUBNET>.(10+n) and the veth `<LINK_PREFIX><n>`; the last address of the /24 is .254.
@@ -200,6 +214,7 @@ class TestHost:
         self._boot()
 
     def _boot(self) -> None:
+        raise_shared_limits()
         args = ["systemd-nspawn", "-D", str(self.root), "--boot", "--register=no", "--keep-unit", "-M", self.name,
                 "--private-network", "--capability=all", "--system-call-filter=@keyring bpf", "--bind=/dev/kmsg",
                 f"--bind-ro={REPO}"]
@@ -280,6 +295,11 @@ class TestHost:
                 input: str | None = None) -> subprocess.CompletedProcess[str]:
         return self.exec([str(REPO / ".venv" / "bin" / "edgeadm"), *args], env=env, check=False, timeout=timeout,
                          input=input)
+
+    def journal(self, unit: str, lines: int = 40) -> str:
+        """The last lines a unit logged, for a failing test's message."""
+        return self.exec(["journalctl", "-u", unit, "-n", str(lines), "--no-pager", "-o", "short-monotonic"],
+                         check=False).stdout
 
     # ---------------------------------------------------------------------------------------- state listings
     def files(self) -> dict[str, str]:
