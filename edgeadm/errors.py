@@ -62,3 +62,9 @@ class PhaseError(EdgeadmError):
         self.phase = phase
         self.cause = cause
         self.exit_code = cause.exit_code
+
+
+class Interrupted(EdgeadmError):
+    """The user stopped a run (SIGINT) that finished what it had started and reported it."""
+
+    exit_code = EXIT_INTERRUPTED

@@ -12,10 +12,11 @@ Format (YAML, one document; keys in camelCase as in Kubernetes objects)::
       sudoPassword: {file: /root/sudo.pass}    # secrets come from `env:` or `file:`, never the text itself
       enableEdge: true
       labels: {team: retail}
+      kubeletConfigPatch: kubelet.yaml         # merged into each host's kubelet configuration (copied over)
     sites:
       - name: shop-1                           # a label value: it becomes the site label on each Node
         concurrency: 2                         # at most this many of the site's hosts at once (default: all)
-        failureBudget: 1                       # after this many failures, the site's other hosts are not started
+        failureBudget: 1                       # failures tolerated; one more and the rest are not started
         relay: per-site                        # one WAN copy per site (default when the site has > 1 host) | none
         bandwidthLimit: 2M                     # bytes per second on the site's uplink (K, M, G suffixes)
         defaults: {user: edge}                 # overrides the global defaults for this site's hosts
@@ -54,7 +55,8 @@ _USER = r"[a-z_][a-z0-9_.-]{0,31}"
 _SIZE = r"(\d+)([KMG]?)"
 _ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _HOST_KEYS = ("address", "port", "user", "keyFile", "agent", "password", "sudoPassword", "nodeName", "enableEdge",
-              "labels")
+              "labels", "kubeletConfigPatch")
+MAX_PATCH_BYTES = 64 << 10
 _INHERITED = tuple(k for k in _HOST_KEYS if k not in ("address", "nodeName"))
 _SITE_KEYS = ("name", "concurrency", "failureBudget", "relay", "bandwidthLimit", "defaults", "hosts")
 _TOP_KEYS = ("release", "concurrency", "siteLabel", "defaults", "sites")
@@ -105,6 +107,7 @@ class Host:
     agent: bool = False
     password: Secret | None = field(default=None, repr=False)
     sudo_password: Secret | None = field(default=None, repr=False)
+    kubelet_config_patch: Path | None = None  # a file here, copied to the host for `join --kubelet-config-patch`
 
 
 @dataclass(frozen=True)
@@ -402,6 +405,13 @@ def _host(p: _Problems, where: str, raw: Any, defaults: dict[str, Any], site: st
         p.add(at("agent"), f"expected true or false, found {_kind(agent)}")
     password = _secret(p, at("password"), h["password"], base) if "password" in h else None
     sudo = _secret(p, at("sudoPassword"), h["sudoPassword"], base) if "sudoPassword" in h else None
+    patch = None
+    if "kubeletConfigPatch" in h and (raw_patch := _str(p, at("kubeletConfigPatch"), h["kubeletConfigPatch"])):
+        patch = _path(raw_patch, base)
+        if not patch.is_file():
+            p.add(at("kubeletConfigPatch"), f"`{patch}` is not a file")
+        elif patch.stat().st_size > MAX_PATCH_BYTES:
+            p.add(at("kubeletConfigPatch"), f"`{patch}` is larger than {MAX_PATCH_BYTES >> 10} KiB")
     if key_file is None and agent is not True and "password" not in h:
         p.add(where, "no way to log in: give keyFile, agent: true or password (here or in defaults)")
     if node_name is not None:
@@ -416,4 +426,76 @@ def _host(p: _Problems, where: str, raw: Any, defaults: dict[str, Any], site: st
         return None
     return Host(where=where, site=site, address=address, port=port, user=user, node_name=node_name,
                 enable_edge=bool(enable_edge), labels=labels, key_file=key_file, agent=bool(agent),
-                password=password, sudo_password=sudo)
+                password=password, sudo_password=sudo, kubelet_config_patch=patch)
+
+
+# ---------------------------------------------------------------------------------------------- batch runs
+RESULTS_KIND = "BatchResults"
+RESULTS_VERSION = 1
+MAX_RESULTS_BYTES = 16 << 20
+OUTCOMES = ("joined", "reset", "failed", "unreachable", "host-key-refused", "auth-failed", "not-started")
+
+
+def retry_set(path: Path, inv: Inventory, action: str) -> frozenset[str]:
+    """The node names a results file says did not finish `action` (`--retry-failed`). The file is checked like an
+    inventory: size, shape, and every node it names must be in the inventory."""
+    where = "--retry-failed"
+    try:
+        if path.stat().st_size > MAX_RESULTS_BYTES:
+            raise UsageError(f"`{path}` is larger than {MAX_RESULTS_BYTES >> 20} MiB", flag=where)
+        import json
+
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise UsageError(f"cannot read `{path}`: {exc.strerror}", flag=where) from None
+    except ValueError as exc:
+        raise UsageError(f"`{path}` is not JSON: {exc}", flag=where) from None
+    if not isinstance(data, dict) or data.get("kind") != RESULTS_KIND or data.get("version") != RESULTS_VERSION:
+        raise UsageError(f"`{path}` is not a results file of edgeadm (kind {RESULTS_KIND}, version "
+                         f"{RESULTS_VERSION})", flag=where)
+    if data.get("action") != action:
+        raise UsageError(f"`{path}` holds the results of a batch {data.get('action')!s:.20}, not {action}",
+                         flag=where)
+    rows = data.get("hosts")
+    if not isinstance(rows, list):
+        raise UsageError(f"`{path}`: `hosts` is not a list", flag=where)
+    known = {h.node_name for h in inv.hosts()}
+    done = "joined" if action == "join" else "reset"
+    out: set[str] = set()
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or not isinstance(row.get("nodeName"), str) or row.get("outcome") not in OUTCOMES:
+            raise UsageError(f"`{path}`: hosts[{i}] is not a host result (nodeName, outcome)", flag=where)
+        if row["nodeName"] not in known:
+            raise UsageError(f"`{path}`: hosts[{i}]: node `{row['nodeName']:.63}` is not in the inventory",
+                             flag=where)
+        if row["outcome"] != done:
+            out.add(row["nodeName"])
+    return frozenset(out)
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """`join --inventory` / `reset --inventory`, parsed once."""
+
+    action: str  # "join" | "reset"
+    inventory: Inventory
+    known_hosts: Path
+    accept_new_host_keys: bool
+    run_dir: Path
+    only: frozenset[str] | None  # --retry-failed: just these node names
+    results: Path
+
+    @classmethod
+    def parse(cls, *, action: str, inventory: Path, known_hosts: Path | None, accept_new_host_keys: bool,
+              run_dir: Path | None, retry_failed: Path | None, results: Path | None) -> BatchOptions:
+        import datetime as dt
+
+        inv = load(inventory)
+        only = retry_set(retry_failed, inv, action) if retry_failed is not None else None
+        if only is not None and not only:
+            raise UsageError(f"every host in `{retry_failed}` finished: nothing to retry", flag="--retry-failed")
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        run = run_dir or Path("edgeadm-runs") / f"{action}-{stamp}"
+        return cls(action=action, inventory=inv, known_hosts=known_hosts or Path.home() / ".ssh" / "known_hosts",
+                   accept_new_host_keys=accept_new_host_keys, run_dir=run, only=only,
+                   results=results or run / "results.json")

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import shlex
 import socket
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,22 +77,22 @@ class _Policy(paramiko.MissingHostKeyPolicy):  # type: ignore[misc]
         client.get_host_keys().add(hostname, key.get_name(), key)
 
 
-class Session:
-    """One authenticated SSH connection to a host."""
+class Running:
+    """A remote command that is running (`Session.start`)."""
 
-    def __init__(self, client: paramiko.SSHClient, name: str) -> None:
-        self._client = client
-        self.name = name
+    def __init__(self, chan: paramiko.Channel, what: str) -> None:
+        self._chan = chan
+        self._what = what
 
-    def run(self, argv: Sequence[str], *, stdin: bytes = b"", timeout: float = 600) -> Result:
-        """Run `argv` (quoted for the remote shell); `stdin` is written to it and closed (secrets go here)."""
-        chan = self._client.get_transport().open_session(timeout=30)
+    def close_stdin(self) -> None:
+        self._chan.shutdown_write()
+
+    def wait(self, timeout: float = 600) -> Result:
+        """Its exit code and output; the channel is closed afterwards."""
+        chan = self._chan
         try:
             chan.settimeout(timeout)
-            chan.exec_command(shlex.join(argv))
-            if stdin:
-                chan.sendall(stdin)
-            chan.shutdown_write()
+            deadline = time.monotonic() + timeout
             out, err = bytearray(), bytearray()
             while True:
                 if chan.recv_ready():
@@ -104,13 +105,41 @@ class Session:
                     while chan.recv_stderr_ready():
                         err += chan.recv_stderr(CHUNK)
                     break
+                elif time.monotonic() > deadline:
+                    raise TimeoutError
                 else:
                     chan.status_event.wait(0.05)
             return Result(chan.recv_exit_status(), out.decode(errors="replace"), err.decode(errors="replace"))
         except (TimeoutError, socket.timeout):
-            raise RemoteError(f"{self.name}: `{argv[0]}` did not finish within {timeout:.0f} s") from None
+            raise RemoteError(f"{self._what} did not finish within {timeout:.0f} s") from None
         finally:
             chan.close()
+
+
+class Session:
+    """One authenticated SSH connection to a host (its commands may run in several threads at once)."""
+
+    def __init__(self, client: paramiko.SSHClient, name: str) -> None:
+        self._client = client
+        self.name = name
+
+    def run(self, argv: Sequence[str], *, stdin: bytes = b"", timeout: float = 600) -> Result:
+        """Run `argv` (quoted for the remote shell); `stdin` is written to it and closed (secrets go here)."""
+        proc = self.start(argv, stdin=stdin)
+        proc.close_stdin()
+        return proc.wait(timeout)
+
+    def start(self, argv: Sequence[str], *, stdin: bytes = b"") -> Running:
+        """Start `argv` and leave its standard input open (`Running.close_stdin` ends it)."""
+        chan = self._client.get_transport().open_session(timeout=30)
+        try:
+            chan.exec_command(shlex.join(argv))
+            if stdin:
+                chan.sendall(stdin)
+        except BaseException:
+            chan.close()
+            raise
+        return Running(chan, f"{self.name}: `{argv[0]}`")
 
     def sha256(self, path: str, size: int | None = None) -> str | None:
         """The sha256 of the remote file (of its first `size` bytes), or None when it does not exist."""

@@ -45,6 +45,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "status": ("edgeadm.cli.status", "status", "Show the edge components and each site's and node's state "
                                                "(read-only)."),
 }
+# commands a batch runs on hosts, not listed in --help
+HIDDEN: dict[str, tuple[str, str]] = {"relay-serve": ("edgeadm.cli.relay", "relay_serve")}
 
 
 class LazyGroup(click.Group):
@@ -54,9 +56,12 @@ class LazyGroup(click.Group):
         return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in COMMANDS:
+        if cmd_name in HIDDEN:
+            module, attr = HIDDEN[cmd_name]
+        elif cmd_name in COMMANDS:
+            module, attr, _ = COMMANDS[cmd_name]
+        else:
             return None
-        module, attr, _ = COMMANDS[cmd_name]
         command: click.Command = getattr(importlib.import_module(module), attr)
         return command
 

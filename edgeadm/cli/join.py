@@ -8,13 +8,15 @@ from typing import Any
 
 import click
 
-from edgeadm.cli import GlobalOptions
+from edgeadm.cli import GlobalOptions, batch
 from edgeadm.cli.common import PhasedCommand, csv_list, usage_errors
 from edgeadm.errors import UsageError
 
 # what a site bundle fixes for the join (flag values that may not be given with --bundle)
 _FROM_BUNDLE = ("endpoint", "token", "discovery_token", "tls_bootstrap_token", "ca_hashes", "install_pkg_path",
                 "install_pkg_sha256", "node_labels")
+# flag values that are defaults, not choices (allowed with --inventory)
+_DEFAULTS = {"enable_edge": True, "discovery_timeout": 60.0, "register_timeout": 180.0}
 _FROM_BUNDLE_NAMES = ("HOST:PORT", "the tokens", "the CA pins", "the package", "the node's labels")
 
 
@@ -63,11 +65,26 @@ def _phases() -> Sequence[Any]:
 @click.option("--register-timeout", type=click.FloatRange(min=1), default=180.0, show_default=True)
 @click.option("--dry-run", is_flag=True, help="Verify everything, change nothing; print what would change.")
 @click.option("--no-rollback", is_flag=True, help="On failure keep what was done (`edgeadm reset` undoes it).")
+@batch.options
 @click.pass_obj
 def join(opts: GlobalOptions, /, **flags: Any) -> None:
     """Join this machine to the cluster at HOST:PORT."""
     from edgeadm.workflows import join as wf
 
+    with usage_errors():
+        batch.given_with(flags, "join")
+        if flags["inventory"] is not None:
+            given = sorted(k for k, v in flags.items() if k not in batch.BATCH_FLAGS and v not in (
+                None, (), False) and not (k in _DEFAULTS and v == _DEFAULTS[k]))
+            if given:
+                what = "HOST:PORT" if given[0] == "endpoint" else "--" + given[0].replace("_", "-")
+                raise UsageError(f"--inventory gives each host's join settings; do not pass {what}",
+                                 flag="--inventory")
+    if flags["inventory"] is not None:
+        batch.run(opts, "join", flags)
+        return
+    for k in batch.BATCH_FLAGS:
+        flags.pop(k)
     with usage_errors():
         bundle_file = flags.pop("bundle")
         if bundle_file is not None:

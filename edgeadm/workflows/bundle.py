@@ -24,7 +24,7 @@ from edgeadm.workflows import token as token_wf
 RELEASE_EXECUTABLE = "edgeadm"
 
 
-def _release_members(path: Path) -> tuple[list[tuple[tarfile.TarInfo, bytes | None]], str]:
+def release_members(path: Path) -> tuple[list[tuple[tarfile.TarInfo, bytes | None]], str]:
     """The release archive's files (name under the top directory, data) and its package's name; refused unless it
     has exactly the shape `make release` writes (an executable, one package, SHA256SUMS; no links, no paths)."""
     try:
@@ -51,7 +51,7 @@ def _release_members(path: Path) -> tuple[list[tuple[tarfile.TarInfo, bytes | No
 
 def create(kube: KubeAPI, o: BundleCreateOptions) -> dict[str, Any]:
     """Write the bundle; returns a summary (no secrets)."""
-    members, package = _release_members(o.release)
+    members, package = release_members(o.release)
     clusters = token_wf.cluster_info(kube)
     endpoint = token_wf.join_endpoint(kube, clusters)
     hashes = tuple(token_wf.ca_hashes(kube, clusters))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from tests.harness import cluster as harness
@@ -26,3 +27,16 @@ def kube_of(c: harness.Cluster) -> Any:
     from edgeadm import kube
 
     return kube.connect(c.admin_conf)
+
+
+def release_archive(work: Path, k8s_bins: Path) -> Path:
+    """A release archive as `make release` writes it (the executable frozen here, a package of the test cluster's
+    Kubernetes version), for the tests that put it on hosts."""
+    from edgeadm import __version__
+    from hack import release as rel
+    from tests.harness.packages import build_package
+
+    version = "v" + harness.k8s_version().lstrip("v")
+    pkg = build_package(k8s_bins, work, name=f"kube-linux-amd64-{version}.tar.gz")
+    return rel.write(work / "dist", arch="amd64", version=f"v{__version__}",
+                     executable=harness.hack_build("build-executable.sh"), package=pkg)

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from edgeadm import __version__
+from tests.e2e.helpers import release_archive
 from tests.harness import cluster as harness
 from tests.harness import hosts, network
-from tests.harness.packages import CNI_CONF, build_package
+from tests.harness.packages import CNI_CONF
 
 pytestmark = pytest.mark.node
 IN_CI = bool(os.environ.get("CI"))
@@ -27,7 +27,6 @@ SITE = "shop-9"
 def test_a_site_bundle_joins_a_host_the_master_cannot_reach(tmp_path_factory: pytest.TempPathFactory,
                                                              k8s_bins: Path, clusters: harness.ClusterPool) -> None:
     from edgeadm import kube
-    from hack import release as rel
 
     try:
         base = hosts.rootfs(build=IN_CI)
@@ -35,10 +34,7 @@ def test_a_site_bundle_joins_a_host_the_master_cannot_reach(tmp_path_factory: py
         pytest.skip(str(exc))
     hosts.set_kubelet_sysctls()
     work = tmp_path_factory.mktemp("bundle")
-    version = "v" + harness.k8s_version().lstrip("v")
-    pkg = build_package(k8s_bins, work, name=f"kube-linux-amd64-{version}.tar.gz")
-    archive = rel.write(work / "dist", arch="amd64", version=f"v{__version__}",
-                        executable=harness.hack_build("build-executable.sh"), package=pkg)
+    archive = release_archive(work, k8s_bins)
     c = clusters.get("kubeadm", extra_ips=[network.HOSTS_GATEWAY])
     k = kube.connect(c.admin_conf)
 

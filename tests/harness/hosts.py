@@ -71,7 +71,8 @@ def _digest(path: str, st: os.stat_result) -> str:
     return _DIGESTS[key]
 
 
-ROOTFS_FLAVORS = {"bookworm": "rootfs-bookworm", "nopython": "rootfs-bookworm-nopython"}  # hack/build-host-rootfs.sh
+ROOTFS_FLAVORS = {"bookworm": "rootfs-bookworm", "nopython": "rootfs-bookworm-nopython",
+                  "sshd": "rootfs-bookworm-sshd"}  # hack/build-host-rootfs.sh
 
 
 def rootfs(*, build: bool, flavor: str = "bookworm") -> Path:

@@ -152,6 +152,18 @@ class SiteNetwork:
                      ["iptables", "-A", "FORWARD", "-i", "wan", "-j", "DROP"]):
             _run(*argv, netns=self.netns)
 
+    def open_ssh(self) -> None:
+        """Let this machine reach the site's hosts on port 22 only (as a VPN or a port-forward to a site does for
+        the cloud's batch join): a route here, and the router lets new SSH connections in."""
+        _run("iptables", "-I", "FORWARD", "1", "-i", "wan", "-p", "tcp", "--dport", "22", "-j", "ACCEPT",
+             netns=self.netns)
+        _run("ip", "route", "replace", f"{self.subnet}.0/24", "via", self.wan_ip)
+
+    def wan_bytes(self) -> int:
+        """Bytes that entered the site from outside (its router's WAN link, received)."""
+        out = _run("cat", "/sys/class/net/wan/statistics/rx_bytes", netns=self.netns).stdout
+        return int(out.strip())
+
     def cut(self) -> None:
         _run("ip", "link", "set", "wan", "down", netns=self.netns)
 
@@ -159,6 +171,7 @@ class SiteNetwork:
         _run("ip", "link", "set", "wan", "up", netns=self.netns)
 
     def close(self) -> None:
+        _run("ip", "route", "del", f"{self.subnet}.0/24", check=False)
         for link in (*self._links, self.bridge):
             _run("ip", "link", "del", link, check=False)
         _run("ip", "netns", "del", self.netns, check=False)

@@ -85,6 +85,7 @@ def test_every_mistake_is_reported_with_its_location_before_anything(files: Path
           - {address: 10.1.0.14, nodeName: d}
           - {address: 10.1.0.15, nodeName: a, keyFile: id_ed25519, sudoPassword: hunter2}
           - {address: 10.1.0.16, nodeName: f, keyFile: id_ed25519, prot: 22}
+          - {address: 10.1.0.17, nodeName: g, keyFile: id_ed25519, kubeletConfigPatch: nowhere.yaml}
       - name: shop-1
         hosts: []
     """
@@ -101,6 +102,7 @@ def test_every_mistake_is_reported_with_its_location_before_anything(files: Path
         "sites[0].hosts[4].sudoPassword: a secret must come from `{env: NAME}` or `{file: PATH}`",
         "sites[0].hosts[4].nodeName: node name `a` is also sites[0].hosts[0]",
         "sites[0].hosts[5].prot: unknown key",
+        "sites[0].hosts[6].kubeletConfigPatch: `",
         "sites[0].relay: `sideways` is not one of per-site, none",
         "sites[0].bandwidthLimit: `fast` is not a rate",
         "sites[1].name: `shop-1` is also sites[0]",
