@@ -63,10 +63,9 @@ def run(opts: GlobalOptions, action: str, flags: dict[str, Any]) -> None:
     stop = threading.Event()
 
     def on_sigint(_sig: int, _frame: Any) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
+        # the hosts that are joining finish: cutting a join off mid-way would leave them for `reset` to clean
         stop.set()
-        console.warn("stopping: no new host is started; the running ones finish (Ctrl-C again to abandon them)")
+        console.warn("stopping: no new host is started; waiting for the running ones to finish")
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:

@@ -293,6 +293,9 @@ def run(kube: KubeAPI, o: BatchOptions, events: ev.Events, stop: threading.Event
             except EdgeadmError as exc:
                 r.outcome, r.message = "failed", exc.message
                 out.step(who, f"failed: {exc.message}")
+            except Exception as exc:  # noqa: BLE001 - one host's surprise must not stop the others
+                r.outcome, r.message = "failed", f"unexpected {type(exc).__name__}: {exc}"[:500]
+                out.step(who, r.message)
             finally:
                 if site.name in relays:
                     relays[site.name].leave(h.node_name)

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -62,10 +63,11 @@ def _keygen(path: Path) -> Path:
     return path
 
 
-def _inventory(f: Fleet, *, key: dict[str, str], relay: dict[str, str] | None = None) -> Path:
+def _inventory(f: Fleet, *, key: dict[str, str], relay: dict[str, str] | None = None, concurrency: int = 6
+               ) -> Path:
     """The inventory: one row per host; `key` picks each node's key file (default the good one), `relay` a site's
     relay (default per-site)."""
-    doc = {"release": str(f.release), "concurrency": 6,
+    doc = {"release": str(f.release), "concurrency": concurrency,
            "defaults": {"user": "root", "keyFile": str(f.work / "id_good")},
            "sites": [{"name": site, **({"relay": relay[site]} if site in (relay or {}) else {}), "hosts": [
                {"address": f.hosts[n].ip, "nodeName": n, "labels": {"batch": "e2e"},
@@ -315,14 +317,37 @@ def test_a_rerun_touches_no_joined_host_and_a_changed_key_is_refused_even_when_a
     assert res.returncode == 4 and "1 of 6 host(s) did not join: b1 (host-key-refused)" in res.stderr, res.stderr
 
 
-def test_batch_reset_returns_every_host_to_its_state_before(fleet: Fleet) -> None:
+def test_batch_reset_stops_on_ctrl_c_then_resumes_and_leaves_every_host_as_before(fleet: Fleet) -> None:
     f = fleet
+    inv = _inventory(f, key={}, concurrency=1)
     run = f.work / "run-reset"
-    res = f.edgeadm("reset", "--inventory", str(_inventory(f, key={})), "--known-hosts", str(f.work / "known_hosts"),
-                    "-f", "--run-dir", str(run))
-    assert res.returncode == 0, res.stderr + res.stdout
+    argv = [sys.executable, "-m", "edgeadm", "--kubeconfig", str(f.admin_conf), "reset", "--inventory", str(inv),
+            "--known-hosts", str(f.work / "known_hosts"), "-f", "--run-dir", str(run)]
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:  # concurrency 1: a1 first
+        seen.append(line)
+        if line.startswith("[shop-1/a1] resetting"):
+            break
+    else:
+        raise AssertionError("".join(seen))
+    proc.send_signal(signal.SIGINT)  # a1 is being reset: it finishes, nothing else starts
+    out, err = proc.communicate(timeout=600)
+    err = "".join(seen) + err
+    assert proc.returncode == 130, err
+    assert "stopping: no new host is started" in err and "--retry-failed" in err, err
     got = _results(run / "results.json")
-    assert {n: r["outcome"] for n, r in got.items()} == {n: "reset" for n in f.hosts}, got
+    assert got["a1"]["outcome"] == "reset", got["a1"]
+    assert {r["outcome"] for n, r in got.items() if n != "a1"} == {"not-started"}, got
+    assert json.loads((run / "results.json").read_text())["interrupted"] is True
+
+    res = f.edgeadm("reset", "--inventory", str(inv), "--known-hosts", str(f.work / "known_hosts"), "-f",
+                    "--retry-failed", str(run / "results.json"), "--run-dir", str(f.work / "run-reset-2"))
+    assert res.returncode == 0, res.stderr + res.stdout
+    got = _results(f.work / "run-reset-2" / "results.json")
+    assert sorted(got) == sorted(n for n in f.hosts if n != "a1"), got
+    assert {r["outcome"] for r in got.values()} == {"reset"}, got
     for n, h in f.hosts.items():
         assert f.kube.get("v1", "Node", n) is None, n
         _sessions_closed(h)
