@@ -93,7 +93,7 @@ def _results(path: Path) -> dict[str, dict[str, Any]]:
 
 class _Watch:
     """Samples every process's command line and environment on this machine (the hosts' processes included: they
-    are ours too) while a batch runs, looking for a token."""
+    are ours too) while a batch runs, looking for a token or the sudo password."""
 
     def __init__(self) -> None:
         self.found: list[str] = []
@@ -117,7 +117,7 @@ class _Watch:
                         data = (proc / what).read_bytes()
                     except OSError:
                         continue
-                    if TOKEN.search(data):
+                    if TOKEN.search(data) or SUDO_PASSWORD.encode() in data:
                         self.found.append(f"{proc.name} {what}: {data[:200]!r}")
             self.samples += 1
             time.sleep(0.2)
