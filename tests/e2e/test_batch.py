@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -155,31 +154,19 @@ def fleet(tmp_path_factory: pytest.TempPathFactory, k8s_bins: Path, clusters: ha
                 fleet_hosts[n] = h
                 h.start(base)
                 started.append(h)
-                # its own host key, made here: nothing in the cached tree is shared between hosts
-                key = _keygen(work / f"host_{n}")
-                for suffix, mode in (("", 0o600), (".pub", 0o644)):
-                    dst = h.root / "etc/ssh" / f"ssh_host_ed25519_key{suffix}"
-                    shutil.copyfile(f"{key}{suffix}", dst)
-                    dst.chmod(mode)
-                keys[n] = " ".join(Path(f"{key}.pub").read_text().split()[:2])
-                home = "/root"
+                user = "root"
                 if n == "b1":
-                    home = f"/home/{SUDO_USER}"
+                    user = SUDO_USER
                     h.exec(["useradd", "-m", "-s", "/bin/sh", SUDO_USER])
                     h.exec(["chpasswd"], input=f"{SUDO_USER}:{SUDO_PASSWORD}\n")
                     (h.root / f"etc/sudoers.d/{SUDO_USER}").write_text(f"{SUDO_USER} ALL=(ALL:ALL) ALL\n")
                     (h.root / f"etc/sudoers.d/{SUDO_USER}").chmod(0o440)
                     # sudo's first use leaves its lecture mark and timestamp directory: make them part of "before"
                     h.exec(["su", SUDO_USER, "-c", "sudo -S -p '' true"], input=SUDO_PASSWORD + "\n")
-                h.exec(["install", "-d", "-m", "700", "-o", h.exec(["stat", "-c", "%U", home]).stdout.strip(),
-                        f"{home}/.ssh"])
-                h.exec(["sh", "-c", f"cat > {home}/.ssh/authorized_keys && chmod 600 {home}/.ssh/authorized_keys"
-                        f" && chown $(stat -c %U {home}) {home}/.ssh/authorized_keys"],
-                       input=Path(f"{good}.pub").read_text())
+                keys[n] = h.serve_ssh(Path(f"{good}.pub"), user=user)
                 (h.root / "etc/cni/net.d").mkdir(parents=True, exist_ok=True)
                 (h.root / "etc/cni/net.d/10-edgetest.conflist").write_text(CNI_CONF % h.index)
                 (work / f"kubelet-{n}.yaml").write_text(f"cgroupRoot: {h.cgroup_root}\ncgroupDriver: cgroupfs\n")
-                h.exec(["systemctl", "restart", "ssh"])
         f = Fleet(work=work, kube=kube.connect(c.admin_conf), admin_conf=c.admin_conf, hosts=fleet_hosts,
                   sites=sites, host_keys=keys, before={}, release=release)
         res = f.edgeadm("addon", "edge-apps", "--ca.cert", str(c.pki / "ca.crt"), "--ca.key", str(c.pki / "ca.key"),

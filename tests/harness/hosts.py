@@ -16,6 +16,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -296,6 +297,24 @@ class TestHost:
                 input: str | None = None) -> subprocess.CompletedProcess[str]:
         return self.exec([str(REPO / ".venv" / "bin" / "edgeadm"), *args], env=env, check=False, timeout=timeout,
                          input=input)
+
+    def serve_ssh(self, authorized: Path, *, user: str = "root") -> str:
+        """Start the host's OpenSSH server (the `sshd` tree) with a host key of its own, made here, and `authorized`
+        (a public key) allowed to log in as `user`. Returns the host key as known_hosts lists it (type, base64)."""
+        with tempfile.TemporaryDirectory() as tmp:
+            key = Path(tmp) / "key"
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", str(key)], check=True)
+            for suffix, mode in (("", 0o600), (".pub", 0o644)):
+                dst = self.root / "etc/ssh" / f"ssh_host_ed25519_key{suffix}"
+                shutil.copyfile(f"{key}{suffix}", dst)
+                dst.chmod(mode)
+            public = " ".join(Path(f"{key}.pub").read_text().split()[:2])
+        home = self.exec(["sh", "-c", f"getent passwd {user} | cut -d: -f6"]).stdout.strip()
+        self.exec(["install", "-d", "-m", "700", "-o", user, f"{home}/.ssh"])
+        self.exec(["install", "-m", "600", "-o", user, "/dev/stdin", f"{home}/.ssh/authorized_keys"],
+                  input=authorized.read_text())
+        self.exec(["systemctl", "restart", "ssh"])
+        return public
 
     def journal(self, unit: str, lines: int = 40) -> str:
         """The last lines a unit logged, for a failing test's message."""
