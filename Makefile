@@ -12,7 +12,7 @@ export CLUSTER_DIR CLUSTER_FLAVOR
 # Debian packages the tests and the local cluster need (etcd, containerd, runc, CNI plugins, nspawn hosts, sshd).
 deps:
 	@missing=""; for p in etcd-server etcd-client containerd runc containernetworking-plugins debootstrap \
-	  systemd-container openssh-server busybox-static iproute2 libc6-dev; do \
+	  systemd-container openssh-server pssh busybox-static iproute2 libc6-dev; do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing" >&2; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi

@@ -14,37 +14,10 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
+from bench.common import REPO, Row, addon_args, edgeadm_argv, median_of, timed
 from tests.harness import cluster as harness
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-@dataclass(frozen=True)
-class Row:
-    """One result: edgeadm's time against a reference tool's (a ratio), or with `part`, against a whole it is part of
-    (a share; `make bench` has no reference tool for join, so its phases are shown as shares of the whole join)."""
-
-    label: str
-    seconds: float
-    against: float
-    part: bool = False
-    figure: bool = False  # a measured time with no reference to race (`against` unused)
-
-
-def timed(argv: list[str], *, env: dict[str, str] | None = None, check: bool = True) -> float:
-    t = time.perf_counter()
-    res = subprocess.run(argv, check=False, capture_output=True, text=True, env={**os.environ, **(env or {})})
-    elapsed = time.perf_counter() - t
-    if check and res.returncode != 0:
-        raise RuntimeError(f"{argv[:4]} failed: {res.stderr[-1500:]}")
-    return elapsed
-
-
-def median_of(fn: Callable[[], float], n: int) -> float:
-    return statistics.median(fn() for _ in range(n))
 
 
 def bench_help(n: int = 15) -> list[Row]:
@@ -52,15 +25,6 @@ def bench_help(n: int = 15) -> list[Row]:
     ref = median_of(lambda: timed([sys.executable, "-c", "import click"]), n)
     ours = median_of(lambda: timed([edgeadm, "--help"]), n)
     return [Row("`edgeadm --help` vs `python -c 'import click'`", ours, ref)]
-
-
-def _edgeadm(c: harness.Cluster, *args: str) -> list[str]:
-    return [sys.executable, "-m", "edgeadm", "--kubeconfig", str(c.admin_conf), *args]
-
-
-def _addon_args(c: harness.Cluster) -> list[str]:
-    return ["addon", "edge-apps", "--ca.cert", str(c.pki / "ca.crt"), "--ca.key", str(c.pki / "ca.key"),
-            *harness.ADDON_FLAGS]
 
 
 def _settle(c: harness.Cluster) -> None:
@@ -82,8 +46,8 @@ def bench_addon(reps: int = 3) -> list[Row]:
         c = harness.up(work / f"e{i}", "kubeadm", bins=bins)
         _settle(c)
         try:
-            first.append(timed(_edgeadm(c, *_addon_args(c))))
-            rerun.append(timed(_edgeadm(c, *_addon_args(c))))
+            first.append(timed(edgeadm_argv(c, *addon_args(c))))
+            rerun.append(timed(edgeadm_argv(c, *addon_args(c))))
             if i == 0:
                 _export_objects(c, objects_file)
         finally:
@@ -142,7 +106,7 @@ def bench_token(n: int = 10) -> list[Row]:
     c = harness.up(work / "t", "kubeadm", bins=bins)
     try:
         _settle(c)
-        ours = median_of(lambda: timed(_edgeadm(c, "token", "create")), n)
+        ours = median_of(lambda: timed(edgeadm_argv(c, "token", "create")), n)
         ref = median_of(lambda: timed([str(bins / "kubeadm"), "token", "create", f"--kubeconfig={c.admin_conf}"]), n)
     finally:
         harness.down(c.dir)
@@ -167,10 +131,10 @@ def bench_token_list(n: int = 5, tokens_n: int = 1000) -> list[Row]:
                                       groups=(tokens.DEFAULT_GROUP,), description="bench").to_secret())
         time.sleep(3)  # give the bootstrap signer its chance to (not) sign them
         size = len(json.dumps(k.get("v1", "ConfigMap", "cluster-info", "kube-public")["data"]))
-        listed = subprocess.run(_edgeadm(c, "token", "list", "-o", "json"), check=True, capture_output=True,
+        listed = subprocess.run(edgeadm_argv(c, "token", "list", "-o", "json"), check=True, capture_output=True,
                                 text=True).stdout
         assert len(json.loads(listed)) >= tokens_n
-        ours = median_of(lambda: timed(_edgeadm(c, "token", "list")), n)
+        ours = median_of(lambda: timed(edgeadm_argv(c, "token", "list")), n)
         ref = median_of(lambda: timed([str(bins / "kubeadm"), "token", "list", f"--kubeconfig={c.admin_conf}"]), n)
     finally:
         harness.down(c.dir)
@@ -196,8 +160,8 @@ def bench_join() -> list[Row]:
         h = hosts.TestHost("bench1", work / "hosts" / "bench1", binds_ro=[(str(work / "pkg"), "/pkg")])
         (work / "hosts").mkdir()
         try:
-            timed(_edgeadm(c, *_addon_args(c), "--master-public-addr", net.endpoint))
-            info = json.loads(subprocess.run(_edgeadm(c, "token", "create", "--print-join-command", "-o", "json"),
+            timed(edgeadm_argv(c, *addon_args(c), "--master-public-addr", net.endpoint))
+            info = json.loads(subprocess.run(edgeadm_argv(c, "token", "create", "--print-join-command", "-o", "json"),
                                              capture_output=True, text=True, check=True).stdout)
             h.start(hosts.rootfs(build=True))
             (h.root / "etc/cni/net.d").mkdir(parents=True, exist_ok=True)
@@ -308,14 +272,20 @@ def bench_datapath() -> list[Row]:
         figures: dict[str, float] = json.loads(out.read_text())
     rows = [Row(label, figures[ours], figures[ref]) for ours, ref, label in DATAPATH_RACES]
     raced = {k for ours, ref, _ in DATAPATH_RACES for k in (ours, ref)}
-    rows += [Row(k.removesuffix(" (s)"), v, 0.0, figure=True) for k, v in figures.items() if k not in raced]
+    rows += [Row(k, v, 0.0, figure=True) for k, v in figures.items() if k not in raced]
     return rows
+
+
+def bench_batch() -> list[Row]:
+    from bench.batch import bench_batch as run
+
+    return run()
 
 
 BENCHES: dict[str, Callable[[], list[Row]]] = {
     "help": bench_help, "addon": bench_addon, "token": bench_token, "token-list": bench_token_list,
     "join": bench_join, "package": bench_package,
-    "images": bench_images, "datapath": bench_datapath}
+    "images": bench_images, "datapath": bench_datapath, "batch": bench_batch}
 
 
 def main(argv: list[str]) -> int:
@@ -336,7 +306,7 @@ def main(argv: list[str]) -> int:
         for r in parts:
             print(f"| {r.label} | {r.seconds:.3f} | {r.against:.3f} | {r.seconds / r.against:.0%} |")
     if figures:
-        print("\n| data-path figure (no reference) | time (s) |")
+        print("\n| figure (no reference) | value |")
         print("|---|---:|")
         for r in figures:
             print(f"| {r.label} | {r.seconds:.1f} |")

@@ -62,6 +62,7 @@ class HostResult:
     seconds: float = 0.0
     bytesSent: int = 0  # noqa: N815 - sent by this machine (over the site's uplink)
     bytesRelayed: int = 0  # noqa: N815 - read from the site's first host over the site's LAN
+    releaseAt: float | None = None  # noqa: N815 - seconds from the batch's start to the release being on the host
     log: str | None = None
 
 
@@ -215,6 +216,7 @@ def run(kube: KubeAPI, o: BatchOptions, events: ev.Events, stop: threading.Event
         batch.release = read_release(o.inventory.release)
     o.run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     out = _Serial(events)
+    t_batch = time.monotonic()
     kube_lock = threading.Lock()
     results_lock = threading.Lock()
     plan = list(_order(o.inventory.sites, o.only))
@@ -276,7 +278,7 @@ def run(kube: KubeAPI, o: BatchOptions, events: ev.Events, stop: threading.Event
 
                     try:
                         _join_host(h, r, batch.release, join_info, discovery.value, auth_token, registered, o, out,
-                                   who, log, relays.get(site.name))
+                                   who, log, relays.get(site.name), t_batch)
                     finally:
                         for t in issued:  # worth one node for minutes at most: gone as soon as the join returns
                             with kube_lock:
@@ -419,7 +421,7 @@ def _last_error(res: remote.Result) -> str:
 
 def _join_host(h: Host, r: HostResult, rel: Release, info: tuple[str, tuple[str, ...]], discovery: str,
                auth_token: Callable[[], str], registered: Callable[[str], bool], o: BatchOptions, out: _Serial,
-               who: str, log: Path, relay: _Relay | None) -> None:
+               who: str, log: Path, relay: _Relay | None, t_batch: float) -> None:
     out.step(who, f"connecting to {h.user}@{h.address}:{h.port}")
     with _connect(h, o) as s:
         argv, stdin = _as_root(h, ["test", "-e", JOIN_JOURNAL], b"")
@@ -443,6 +445,7 @@ def _join_host(h: Host, r: HostResult, rel: Release, info: tuple[str, tuple[str,
         else:
             out.step(who, f"copying {rel.path.name} ({size / 1e6:.1f} MB)")
             r.bytesSent = s.put(rel.path, there, sha256=rel.sha256)
+        r.releaseAt = round(time.monotonic() - t_batch, 2)
         patch_flag: list[str] = []
         if h.kubelet_config_patch is not None:
             remote_patch = f"{REMOTE_DIR}/kubelet-config-patch.yaml"

@@ -159,6 +159,11 @@ class SiteNetwork:
              netns=self.netns)
         _run("ip", "route", "replace", f"{self.subnet}.0/24", "via", self.wan_ip)
 
+    def limit_uplink(self, rate: str) -> None:
+        """Cap what enters the site from outside (tc tbf on the router's LAN side), e.g. "200mbit"."""
+        _run("tc", "qdisc", "replace", "dev", "lan", "root", "tbf", "rate", rate, "burst", "256kb", "latency",
+             "100ms", netns=self.netns)
+
     def wan_bytes(self) -> int:
         """Bytes that entered the site from outside (its router's WAN link, received)."""
         out = _run("cat", "/sys/class/net/wan/statistics/rx_bytes", netns=self.netns).stdout
