@@ -166,7 +166,7 @@ def bench_join() -> list[Row]:
             h.start(hosts.rootfs(build=True))
             (h.root / "etc/cni/net.d").mkdir(parents=True, exist_ok=True)
             (h.root / "etc/cni/net.d/10-edgetest.conflist").write_text(CNI_CONF % h.index)
-            (h.root / "root/patch.yaml").write_text(f"cgroupRoot: {h.cgroup_root}\ncgroupDriver: cgroupfs\n")
+            (h.root / "root/patch.yaml").write_text(h.kubelet_patch)
             t = time.perf_counter()
             res = h.edgeadm("-v", "join", info["endpoint"], "--discovery-token-ca-cert-hash",
                             info["caCertHashes"][0], "--install-pkg-path", "/pkg/kube.tar.gz",

@@ -75,7 +75,7 @@ def bench_batch() -> list[Row]:
                 lines.append(f"{h.ip} {h.serve_ssh(Path(f'{key}.pub'))}\n")
                 (h.root / "etc/cni/net.d").mkdir(parents=True, exist_ok=True)
                 (h.root / "etc/cni/net.d/10-edgetest.conflist").write_text(CNI_CONF % h.index)
-                (work / f"kubelet-{h.name}.yaml").write_text(f"cgroupRoot: {h.cgroup_root}\ncgroupDriver: cgroupfs\n")
+                (work / f"kubelet-{h.name}.yaml").write_text(h.kubelet_patch)
             known.write_text("".join(lines))
 
             # parallel-scp: the same file to every host at once, each copy over the uplink

@@ -195,7 +195,7 @@ def run_flow(ui: Display, work: Path, archive: Path, stack: contextlib.ExitStack
         (h.root / "etc/cni/net.d").mkdir(parents=True, exist_ok=True)
         (h.root / "etc/cni/net.d/10-demo.conflist").write_text(
             (CNI_CONF % h.index).replace('"ipMasq": false', '"ipMasq": true'))
-        (h.root / "root/kubelet-patch.yaml").write_text(f"cgroupRoot: {h.cgroup_root}\ncgroupDriver: cgroupfs\n")
+        (h.root / "root/kubelet-patch.yaml").write_text(h.kubelet_patch)
     master.host.exec(["ip", "route", "add", "unreachable", site.supernet])
     ui.say(f"    {nodes['cloud1'].name} at {nodes['cloud1'].ip}; {nodes['edge1'].name} at {nodes['edge1'].ip} "
            f"(site network {site.subnet}.0/24, reaches the cloud only through its NAT router)")

@@ -166,7 +166,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory, k8s_bins: Path, clusters: ha
                 keys[n] = h.serve_ssh(Path(f"{good}.pub"), user=user)
                 (h.root / "etc/cni/net.d").mkdir(parents=True, exist_ok=True)
                 (h.root / "etc/cni/net.d/10-edgetest.conflist").write_text(CNI_CONF % h.index)
-                (work / f"kubelet-{n}.yaml").write_text(f"cgroupRoot: {h.cgroup_root}\ncgroupDriver: cgroupfs\n")
+                (work / f"kubelet-{n}.yaml").write_text(h.kubelet_patch)
         f = Fleet(work=work, kube=kube.connect(c.admin_conf), admin_conf=c.admin_conf, hosts=fleet_hosts,
                   sites=sites, host_keys=keys, before={}, release=release)
         res = f.edgeadm("addon", "edge-apps", "--ca.cert", str(c.pki / "ca.crt"), "--ca.key", str(c.pki / "ca.key"),

@@ -69,7 +69,7 @@ def test_a_site_bundle_joins_a_host_the_master_cannot_reach(tmp_path_factory: py
         h.start(base)
         (h.root / "etc/cni/net.d").mkdir(parents=True, exist_ok=True)
         (h.root / "etc/cni/net.d/10-edgetest.conflist").write_text(CNI_CONF % h.index)
-        (h.root / "root/kubelet-patch.yaml").write_text(f"cgroupRoot: {h.cgroup_root}\ncgroupDriver: cgroupfs\n")
+        (h.root / "root/kubelet-patch.yaml").write_text(h.kubelet_patch)
         before = h.state()
         # the site's /24 sits behind its NAT router: this machine (the API server's) has no route into it, and the
         # join below is started at the site, from the bundle alone

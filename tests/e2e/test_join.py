@@ -93,8 +93,7 @@ def make_host(env: Env) -> Iterator[Any]:
             h.start(env.base)
             (h.root / "etc" / "cni" / "net.d").mkdir(parents=True, exist_ok=True)  # what a network add-on provides
             (h.root / "etc" / "cni" / "net.d" / "10-edgetest.conflist").write_text(CNI_CONF % h.index)
-            (h.root / "root" / "kubelet-patch.yaml").write_text(
-                f"cgroupRoot: {h.cgroup_root}\ncgroupDriver: cgroupfs\n")
+            (h.root / "root" / "kubelet-patch.yaml").write_text(h.kubelet_patch)
             return h
 
         yield make

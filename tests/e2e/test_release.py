@@ -180,7 +180,7 @@ def test_a_host_without_python_joins_from_the_release_and_resets_exactly(
     try:
         (h.root / "etc/cni/net.d").mkdir(parents=True, exist_ok=True)
         (h.root / "etc/cni/net.d/10-edgetest.conflist").write_text(CNI_CONF % h.index)
-        (h.root / "root/kubelet-patch.yaml").write_text(f"cgroupRoot: {h.cgroup_root}\ncgroupDriver: cgroupfs\n")
+        (h.root / "root/kubelet-patch.yaml").write_text(h.kubelet_patch)
         before = h.state()
         h.exec(["tar", "-xzf", f"/dist/{release.archive.name}", "-C", "/root"])
         # the user's document, verbatim but for the token, which comes on the environment (never in argv)

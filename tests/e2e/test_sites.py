@@ -86,7 +86,7 @@ def _prepare(h: hosts.TestHost) -> None:
     # node's address: a site's router knows the site's /24, not the nodes' pod ranges
     (h.root / "etc/cni/net.d/10-edgetest.conflist").write_text(
         (CNI_CONF % h.index).replace('"ipMasq": false', '"ipMasq": true'))
-    (h.root / "root/kubelet-patch.yaml").write_text(f"cgroupRoot: {h.cgroup_root}\ncgroupDriver: cgroupfs\n")
+    (h.root / "root/kubelet-patch.yaml").write_text(h.kubelet_patch)
 
 
 def _join(h: hosts.TestHost, info: dict[str, Any], *extra: str) -> None:

@@ -136,7 +136,7 @@ def test_a_kubelet_inside_the_skew_joins_the_newest_and_one_outside_is_refused(
         h.start(base)
         (h.root / "etc" / "cni" / "net.d").mkdir(parents=True, exist_ok=True)
         (h.root / "etc" / "cni" / "net.d" / "10-edgetest.conflist").write_text(CNI_CONF % h.index)
-        (h.root / "root" / "kubelet-patch.yaml").write_text(f"cgroupRoot: {h.cgroup_root}\ncgroupDriver: cgroupfs\n")
+        (h.root / "root" / "kubelet-patch.yaml").write_text(h.kubelet_patch)
         before = h.state()
         info = json.loads(edgeadm(c, "token", "create", "--print-join-command", "-o", "json").stdout)
 

@@ -36,6 +36,9 @@ NSPAWN_HIERARCHIES = ("systemd", "unified")
 KUBELET_SYSCTLS = {"vm.overcommit_memory": "1", "vm.panic_on_oom": "0", "kernel.panic": "10",
                    "kernel.panic_on_oops": "1", "kernel.keys.root_maxkeys": "1000000",
                    "kernel.keys.root_maxbytes": "25000000"}
+# See TestHost.kubelet_patch: 100 turns image garbage collection off; 0% thresholds never trigger disk eviction.
+KUBELET_NO_DISK_GC = ("imageGCHighThresholdPercent: 100\nevictionHard:\n  memory.available: 100Mi\n"
+                      "  nodefs.available: 0%\n  nodefs.inodesFree: 0%\n  imagefs.available: 0%\n")
 # Limits that every host shares, because every host's processes run as this machine's root: inotify instances are
 # counted per user, machine-wide. A booted host holds ~18 (systemd 5, kubelet 6, logind, dbus, containerd, ...), so
 # the sites test's six hosts hold ~110 of Debian's default 128, and a kubelet or systemd that boots again (a power
@@ -172,6 +175,14 @@ class TestHost:
     @property
     def cgroup_root(self) -> str:
         return f"/edgeadm-test-{self.name}"
+
+    @property
+    def kubelet_patch(self) -> str:
+        """What every test host's kubelet gets (`join --kubelet-config-patch`): its own cgroup root, and no disk
+        garbage collection or eviction. The hosts share this machine's disk, which the kubelet sees as its own: at
+        Debian's defaults it deletes "unused" images (the pause image, an air-gapped node's only copy of its pods'
+        images) and evicts pods whenever the machine's disk is more than 85% used, which a long test run reaches."""
+        return (f"cgroupRoot: {self.cgroup_root}\ncgroupDriver: cgroupfs\n{KUBELET_NO_DISK_GC}")
 
     def _nspawn_groups(self) -> list[Path]:
         return [Path("/sys/fs/cgroup", h, f"edgeadm-host-{self.name}") for h in NSPAWN_HIERARCHIES

@@ -34,7 +34,7 @@ import yaml
 
 from tests.harness import cluster as harness
 from tests.harness import images, pause
-from tests.harness.hosts import TestHost, rootfs, set_kubelet_sysctls
+from tests.harness.hosts import KUBELET_NO_DISK_GC, TestHost, rootfs, set_kubelet_sysctls
 from tests.harness.packages import CNI_CONF
 
 API_PORT = 6443
@@ -208,7 +208,8 @@ class Master:
                             "dnsDomain": "cluster.local"},
              "etcd": {"local": {"imageTag": images.ETCD_TAG}}},
             {"apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
-             "cgroupDriver": "cgroupfs", "cgroupRoot": self.host.cgroup_root, "failSwapOn": False},
+             "cgroupDriver": "cgroupfs", "cgroupRoot": self.host.cgroup_root, "failSwapOn": False,
+             **yaml.safe_load(KUBELET_NO_DISK_GC)},  # see TestHost.kubelet_patch
             # maxPerCore 0: keep the conntrack table size; it is the machine's, read-only in a network namespace
             {"apiVersion": "kubeproxy.config.k8s.io/v1alpha1", "kind": "KubeProxyConfiguration",
              "mode": "iptables", "conntrack": {"maxPerCore": 0}},
