@@ -275,9 +275,10 @@ def test_a_batch_with_failures_joins_the_rest_and_retry_joins_only_the_failed(fl
     got = _results(run2 / "results.json")
     assert {n: r["outcome"] for n, r in got.items()} == {n: "joined" for n in ("a2", "a3", "b2", "b3")}, got
     # the relay: a2 (shop-1's first host here) got the release over the uplink, a3 read it from a2 over the LAN
-    assert (got["a2"]["bytesSent"], got["a2"]["bytesRelayed"]) == (size, 0), got["a2"]
-    assert (got["a3"]["bytesSent"], got["a3"]["bytesRelayed"]) == (0, size), got["a3"]
-    assert got["b3"]["bytesSent"] == 0  # it kept the copy run 1 gave it
+    patch = {n: (f.work / f"kubelet-{n}.yaml").stat().st_size for n in f.hosts}  # each host's kubelet patch
+    assert (got["a2"]["bytesSent"], got["a2"]["bytesRelayed"]) == (size + patch["a2"], 0), got["a2"]
+    assert (got["a3"]["bytesSent"], got["a3"]["bytesRelayed"]) == (patch["a3"], size), got["a3"]
+    assert got["b3"]["bytesSent"] == 0  # it kept the copy (and the patch) run 1 gave it
     # measured on each site's uplink: one copy crossed it with the relay, two without
     assert wan1["shop-2"] > 1.9 and wan2["shop-1"] < 1.25, (wan1, wan2)
     assert f"{f.hosts['a3'].ip} {f.host_keys['a3']}" in known.read_text()  # recorded once accepted

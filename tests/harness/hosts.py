@@ -53,9 +53,11 @@ LISTING_EXCLUDES = ("proc", "sys", "dev", "run", "tmp", "var/log", "var/tmp", "v
 # start, so a reboot renames them.
 # /run/agetty.reload: agetty's empty flag file, (re)created when network links come and go so that the console
 # login banner shows current addresses; the OS reacting to links, not a change of ours (seen after a power cycle).
+# /run/motd.dynamic: the message of the day pam_motd writes at every SSH login (a batch logs in to do its work);
+# /run/sudo/ts: sudo's timestamp records, one more per login session that used sudo.
 INSIDE_EXCLUDES = ("/run/systemd", "/run/log", "/run/udev", "/run/dbus", "/run/user", "/run/mount", "/run/lock",
                    "/run/credentials", "/run/utmp", "/run/initctl", "/run/sshd", "/tmp/systemd-private-",
-                   "/run/agetty.reload")
+                   "/run/agetty.reload", "/run/motd.dynamic", "/run/sudo/ts/")
 # Values the kernel changes on its own: counters, random numbers, the last pid.
 VOLATILE_SYSCTLS = ("kernel.random.", "kernel.ns_last_pid", "kernel.pty.nr", "net.netfilter.nf_conntrack_count",
                     "kernel.perf_event_max_sample_rate", "vm.stat_refresh", "kernel.core_pipe_limit",
