@@ -136,14 +136,23 @@ def discover(endpoint: str, token_id: str, token_secret: str, *, ca_hashes: list
     except ConfigError as exc:
         raise DiscoveryError(f"discovery failed: the CA in cluster-info is not usable ({exc.message})") from exc
     with pinned:
-        try:
-            status, again = _fetch_cluster_info(pinned)
-        except Unavailable as exc:
-            raise DiscoveryError(f"discovery failed: TLS to {url} is not trusted by the pinned CA ({exc.reason})",
-                                 hint="the endpoint must serve a certificate of that CA with this address in its "
-                                      "SANs") from exc
-        except ValueError:
-            status, again = 0, {}
+        while True:
+            try:
+                status, again = _fetch_cluster_info(pinned)
+                break
+            except Unavailable as exc:
+                if (exc.reason or "").startswith("TLS"):  # the server's certificate: retrying cannot change it
+                    raise DiscoveryError(f"discovery failed: TLS to {url} is not trusted by the pinned CA "
+                                         f"({exc.reason})", hint="the endpoint must serve a certificate of that CA "
+                                                                 "with this address in its SANs") from exc
+                # the network (a reset, a timeout): a weak link is no reason to give up before the deadline
+                if time.monotonic() > deadline:
+                    raise DiscoveryError(f"discovery failed: cannot reach {url} over TLS pinned to the cluster CA "
+                                         f"({exc.reason})", hint="check that the API server is reachable") from exc
+                time.sleep(1)
+            except ValueError:
+                status, again = 0, {}
+                break
     if status != 200 or again.get("kubeconfig") != kubeconfig:
         raise DiscoveryError("discovery failed: cluster-info changed between the insecure and the pinned fetch")
     return Discovered(endpoint=endpoint, ca_pem=ca_pem, server=server)

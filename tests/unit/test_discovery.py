@@ -15,6 +15,7 @@ import yaml
 
 from edgeadm import discovery, options, pki
 from edgeadm.errors import ConfigError
+from edgeadm.kube.errors import Unavailable
 from edgeadm.signing import verify_jws
 from tests.unit.test_rest import TLSServer, certs, closed_port
 
@@ -154,3 +155,23 @@ def test_api_get_other_failures(server: TLSServer) -> None:
     server.routes.clear()
     with pytest.raises(discovery.DiscoveryError, match="cannot read /x: connection refused"):
         discovery.api_get(d, "/x", "t")
+
+
+def test_a_dropped_connection_on_the_pinned_fetch_is_tried_again(server: TLSServer,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A weak link (here: the pinned fetch's first connection reset) is retried until the deadline; only a
+    certificate the pinned CA does not trust fails at once (the test above)."""
+    real = discovery._fetch_cluster_info
+    calls: list[int] = []
+
+    def flaky(t: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:  # the first pinned attempt
+            err = Unavailable("read cluster-info: API server unreachable (connection reset by peer)")
+            err.reason = "connection reset by peer"
+            raise err
+        return real(t)
+
+    monkeypatch.setattr(discovery, "_fetch_cluster_info", flaky)
+    d = discovery.discover(server.endpoint, TID, SECRET, ca_hashes=[pin()], unsafe_skip_ca=False, timeout=5)
+    assert d.server == "https://10.0.0.1:6443" and len(calls) == 3
