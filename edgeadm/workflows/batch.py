@@ -14,7 +14,6 @@ every host, so a killed batch still leaves them.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import re
@@ -35,6 +34,7 @@ from edgeadm.host.journal import JOURNAL_FILE
 from edgeadm.inventory import RESULTS_KIND, RESULTS_VERSION, BatchOptions, Host, Site
 from edgeadm.kube.types import KubeAPI
 from edgeadm.node.paths import NodePaths
+from edgeadm.package import sha256_file
 from edgeadm.workflows import token as token_wf
 from edgeadm.workflows.bundle import RELEASE_EXECUTABLE, release_members
 
@@ -150,14 +150,6 @@ class Batch:
                 "interrupted": self.interrupted, "summary": counts, "hosts": [asdict(r) for r in self.results]}
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def read_release(path: Path) -> Release:
     """The release archive's digest, top directory and package with its pinned digest (from SHA256SUMS)."""
     members, package = release_members(path)
@@ -173,7 +165,7 @@ def read_release(path: Path) -> Release:
     pin = sums.get(package)
     if not pin or not re.fullmatch(r"[0-9a-f]{64}", pin):
         raise ConfigError(f"release archive `{path}`: SHA256SUMS has no digest for {package}")
-    return Release(path=path, sha256=_sha256(path), top=top, package=package, package_sha256=pin)
+    return Release(path=path, sha256=sha256_file(path), top=top, package=package, package_sha256=pin)
 
 
 class _Serial:
@@ -449,7 +441,7 @@ def _join_host(h: Host, r: HostResult, rel: Release, info: tuple[str, tuple[str,
         patch_flag: list[str] = []
         if h.kubelet_config_patch is not None:
             remote_patch = f"{REMOTE_DIR}/kubelet-config-patch.yaml"
-            r.bytesSent += s.put(h.kubelet_config_patch, remote_patch, sha256=_sha256(h.kubelet_config_patch))
+            r.bytesSent += s.put(h.kubelet_config_patch, remote_patch, sha256=sha256_file(h.kubelet_config_patch))
             patch_flag = ["--kubelet-config-patch", "../kubelet-config-patch.yaml"]
         _check(s, ["tar", "-xzf", there, "-C", REMOTE_DIR], "cannot unpack the release")
         if relay is not None and relay.seed == h.node_name:
