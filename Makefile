@@ -58,8 +58,9 @@ test: install check
 unit: venv
 	$(BIN)/python -m pytest -q -m 'not cluster and not node' $(PYTEST_ARGS)
 
+# Bytecode caching stays on: an installed edgeadm runs from compiled modules (pip compiles them at install).
 bench: install
-	$(BIN)/python -m bench $(BENCH_ARGS)
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m bench $(BENCH_ARGS)
 
 dist: venv
 	$(BIN)/pip install -q build

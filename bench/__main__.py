@@ -282,10 +282,16 @@ def bench_batch() -> list[Row]:
     return run()
 
 
+def bench_fleet() -> list[Row]:
+    from bench.fleet import bench_fleet as run
+
+    return run()
+
+
 BENCHES: dict[str, Callable[[], list[Row]]] = {
     "help": bench_help, "addon": bench_addon, "token": bench_token, "token-list": bench_token_list,
     "join": bench_join, "package": bench_package,
-    "images": bench_images, "datapath": bench_datapath, "batch": bench_batch}
+    "images": bench_images, "datapath": bench_datapath, "batch": bench_batch, "fleet": bench_fleet}
 
 
 def main(argv: list[str]) -> int:

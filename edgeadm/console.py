@@ -3,7 +3,9 @@
 Workflows and libraries emit `edgeadm.events`; `Display` turns them into today's step lines. Long work
 (`Progress` events) shows as a progress bar on a terminal and as a plain line per tenth otherwise. The bar is
 click's own (`click.progressbar`): click is already a dependency and is imported at start-up anyway, so progress
-costs no extra package on edge machines and no start-up time.
+costs no extra package on edge machines and no start-up time. A batch's `HostState` events show on a terminal as a
+board, one line per site, redrawn in place below the step lines (which scroll above it); elsewhere the step lines
+alone say the same.
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ class Display:
         self._bar_task = ""
         self._bar_done = 0
         self._last_tenth: dict[str, int] = {}
+        self._board: Board | None = None
 
     # what the CLI itself says
     def step(self, text: str) -> None:
@@ -83,6 +86,27 @@ class Display:
         self.emit(Step(text))
 
     def emit(self, event: ev.Event) -> None:
+        from edgeadm import events as ev
+
+        if isinstance(event, ev.HostState | ev.BatchDone):
+            if self.tty and self.verbosity >= 0:
+                self._board = self._board or Board()
+                if isinstance(event, ev.HostState):
+                    self._board.update(event)
+                sys.stderr.write(self._board.clear() + self._board.draw())
+                sys.stderr.flush()
+                if isinstance(event, ev.BatchDone):
+                    self._board = None
+            return
+        if self._board is None:
+            self._emit(event)
+            return
+        sys.stderr.write(self._board.clear())  # lines go above the board, which is drawn again below them
+        self._emit(event)
+        sys.stderr.write(self._board.draw())
+        sys.stderr.flush()
+
+    def _emit(self, event: ev.Event) -> None:
         import logging
 
         from edgeadm import events as ev
@@ -150,3 +174,61 @@ class Display:
             self._bar.__exit__(None, None, None)
             self._bar = None
             self._bar_task = ""
+
+
+DONE_STATES = ("joined", "reset")
+
+
+class Board:
+    """A batch's live state on a terminal: one line per site (done / failed / running with what each host does /
+    waiting). Sites with hosts still running or failed come first when there are more sites than screen rows."""
+
+    def __init__(self, columns: int | None = None, rows: int | None = None) -> None:
+        import shutil
+
+        size = shutil.get_terminal_size()
+        self.columns = columns or size.columns
+        self.rows = rows or size.lines
+        self.sites: dict[str, dict[str, tuple[str, str]]] = {}
+        self.drawn = 0
+
+    def update(self, event: ev.HostState) -> None:
+        self.sites.setdefault(event.site, {})[event.node] = (event.state, event.doing)
+
+    def lines(self) -> list[str]:
+        def line(site: str, hosts: dict[str, tuple[str, str]]) -> tuple[int, str]:
+            states = [s for s, _ in hosts.values()]
+            done = sum(s in DONE_STATES for s in states)
+            running = [f"{n}: {d or 'starting'}" for n, (s, d) in hosts.items() if s == "running"]
+            waiting = states.count("waiting")
+            failed = len(states) - done - len(running) - waiting
+            parts = [f"{done}/{len(states)} done"]
+            if failed:
+                why = sorted({s for s in states if s not in (*DONE_STATES, "running", "waiting")})
+                parts.append(f"{failed} not done ({', '.join(why)})")
+            if running:
+                parts.append(f"running {len(running)} ({', '.join(running)})")
+            if waiting:
+                parts.append(f"waiting {waiting}")
+            text = f"{site}  " + " · ".join(parts)
+            if len(text) > self.columns - 1:
+                text = text[: self.columns - 2] + "…"
+            return (0 if running else 1 if failed else 2 if waiting else 3), text
+
+        ranked = sorted((line(site, hosts) for site, hosts in self.sites.items()), key=lambda r: r[0])
+        room = max(self.rows - 2, 1)
+        shown = [t for _, t in ranked[:room]]
+        if len(ranked) > room:
+            shown[-1] = f"… and {len(ranked) - room + 1} more sites"
+        return shown
+
+    def clear(self) -> str:
+        """Move up over the lines drawn last and erase to the end of the screen."""
+        text = f"\x1b[{self.drawn}F\x1b[J" if self.drawn else ""
+        self.drawn = 0
+        return text
+
+    def draw(self) -> str:
+        lines = self.lines()
+        self.drawn = len(lines)
+        return "".join(f"{x}\n" for x in lines)

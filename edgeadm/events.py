@@ -74,7 +74,24 @@ class ProgressDone:
     task: str
 
 
-Event = Step | Detail | Warn | CheckResult | PhaseStarted | PhaseDone | PhaseFailed | Progress | ProgressDone
+@dataclass(frozen=True)
+class HostState:
+    """A batch host moved on: `state` is waiting, running, or its outcome (joined, failed, unreachable, …);
+    `doing` what a running host does now. A terminal shows these as a live board per site."""
+
+    site: str
+    node: str
+    state: str
+    doing: str = ""
+
+
+@dataclass(frozen=True)
+class BatchDone:
+    """The batch started no more hosts and every started one returned: the board is final."""
+
+
+Event = (Step | Detail | Warn | CheckResult | PhaseStarted | PhaseDone | PhaseFailed | Progress | ProgressDone
+         | HostState | BatchDone)
 
 
 class Events(Protocol):

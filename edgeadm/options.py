@@ -364,10 +364,16 @@ def parse_node_labels(pairs: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 @dataclass(frozen=True)
 class StatusOptions:
     site_label: str
+    site: str | None = None  # only the nodes whose site label has this value
 
     @classmethod
-    def parse(cls, *, site_label: str) -> StatusOptions:
-        return cls(site_label=parse_label_key(site_label, "--site-label"))
+    def parse(cls, *, site_label: str, site: str | None = None) -> StatusOptions:
+        key = parse_label_key(site_label, "--site-label")
+        if site is not None and (not site or not re.fullmatch(_LABEL_VALUE, site)):
+            raise UsageError(f"{site!r} is not a label value",
+                             "use up to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or "
+                             "digit", flag="--site")
+        return cls(site_label=key, site=site)
 
 
 def _flagged(flag: str | None, fn: Callable[[], T]) -> T:

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import shlex
 import socket
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,6 +50,27 @@ class Result:
     exit_code: int
     stdout: str
     stderr: str
+
+
+class Pacer:
+    """A byte rate shared by every copy over one link (a site's uplink): `take(n)` returns when n more bytes may go.
+    Each caller reserves the next free slot of n/rate seconds and waits for its start, so the copies together keep
+    to the rate, with at most one chunk per copy ahead of it."""
+
+    def __init__(self, rate: int) -> None:
+        if rate <= 0:
+            raise ValueError("a rate must be positive")
+        self.rate = rate
+        self._lock = threading.Lock()
+        self._next = time.monotonic()
+
+    def take(self, n: int) -> None:
+        with self._lock:
+            now = time.monotonic()
+            start = max(self._next, now)
+            self._next = start + n / self.rate
+        if start > now:
+            time.sleep(start - now)
 
 
 def fingerprint(key: paramiko.PKey) -> str:
@@ -153,9 +175,10 @@ class Session:
             raise RemoteError(f"{self.name}: cannot hash {path}: {res.stderr.strip()[-300:]}")
         return res.stdout.split()[0]
 
-    def put(self, local: Path, remote: str, *, sha256: str) -> int:
+    def put(self, local: Path, remote: str, *, sha256: str, pacer: Pacer | None = None) -> int:
         """Copy `local` to `remote` unless it is already there with `sha256`; resume a matching `<remote>.part`.
-        Returns the bytes sent. The copy is verified remotely before it is renamed into place."""
+        Returns the bytes sent. The copy is verified remotely before it is renamed into place. With a `pacer`, the
+        copy keeps to its byte rate (shared with the other copies that use the same pacer)."""
         if self.sha256(remote) == sha256:
             return 0
         part = remote + ".part"
@@ -179,6 +202,8 @@ class Session:
                 dst.set_pipelined(True)
                 src.seek(offset)
                 while chunk := src.read(CHUNK):
+                    if pacer is not None:
+                        pacer.take(len(chunk))
                     dst.write(chunk)
                     sent += len(chunk)
         finally:

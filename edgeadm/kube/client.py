@@ -136,7 +136,7 @@ class Kube:
 
     def list(
         self, api_version: str, kind: str, *, namespace: str | None = None, label_selector: str | None = None,
-        field_selector: str | None = None,
+        field_selector: str | None = None, cached: bool = False,
     ) -> list[dict[str, Any]]:
         """The objects of a kind (in `namespace`, else all), each with its apiVersion and kind."""
         res = self.resource(api_version, kind)
@@ -147,12 +147,32 @@ class Kube:
             kwargs["label_selector"] = label_selector
         if field_selector:
             kwargs["field_selector"] = field_selector
+        if cached:
+            kwargs["resource_version"] = "0"
         data = self._call(f"list {kind}", lambda: res.get(**kwargs).to_dict())
         items: list[dict[str, Any]] = data.get("items") or []
         for item in items:
             item.setdefault("apiVersion", api_version)
             item.setdefault("kind", kind)
         return items
+
+    def table(self, api_version: str, kind: str, *, namespace: str | None = None,
+              field_selector: str | None = None, cached: bool = False) -> builtins.list[dict[str, str]]:
+        """The server-side table of a kind, rows as column name → cell text."""
+        from edgeadm.kube.light import TABLE_ACCEPT, table_rows
+
+        res = self.resource(api_version, kind)
+        path = res.path(namespace=namespace) if res.namespaced and namespace else res.path()
+        query = [("includeObject", "None"), *([("resourceVersion", "0")] if cached else []),
+                 *([("fieldSelector", field_selector)] if field_selector else [])]
+
+        def get() -> dict[str, Any]:
+            data: dict[str, Any] = self._api.call_api(
+                path, "GET", query_params=query, header_params={"Accept": TABLE_ACCEPT}, response_type="object",
+                auth_settings=["BearerToken"], _return_http_data_only=True, _preload_content=True)
+            return data
+
+        return table_rows(self._call(f"list {kind}", get))
 
     def listable_kinds(self) -> builtins.list[tuple[str, str]]:
         """Every (apiVersion, kind) the server can list, preferred versions only (used for whole-cluster views)."""

@@ -9,6 +9,7 @@ certificates or bearer tokens (`connect_light`); anything else needs the full cl
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -38,14 +39,31 @@ KINDS: dict[tuple[str, str], Kind] = {
     ("v1", "ServiceAccount"): Kind("serviceaccounts", True),
     ("apps/v1", "DaemonSet"): Kind("daemonsets", True),
     ("apps/v1", "Deployment"): Kind("deployments", True),
+    ("coordination.k8s.io/v1", "Lease"): Kind("leases", True),
     ("discovery.k8s.io/v1", "EndpointSlice"): Kind("endpointslices", True),
     ("rbac.authorization.k8s.io/v1", "ClusterRole"): Kind("clusterroles", False),
     ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): Kind("clusterrolebindings", False),
     ("rbac.authorization.k8s.io/v1", "Role"): Kind("roles", True),
     ("rbac.authorization.k8s.io/v1", "RoleBinding"): Kind("rolebindings", True),
+    ("superedge.io/v1", "DeploymentGrid"): Kind("deploymentgrids", True),  # read by `status` (NotFound if no CRD)
+    ("superedge.io/v1", "StatefulSetGrid"): Kind("statefulsetgrids", True),
 }
 
-APPLY_PATCH = "application/apply-patch+yaml"  # the server reads JSON in this content type too (JSON is YAML)
+APPLY_PATCH = "application/apply-patch+yaml"
+TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io"
+
+
+def table_rows(data: dict[str, Any]) -> list[dict[str, str]]:
+    """A `meta.k8s.io/v1` Table as rows of column name → cell text (anything that is not a Table: no rows)."""
+    if data.get("kind") != "Table":
+        raise KubeError("the API server did not answer with a Table", hint="it serves Tables since Kubernetes 1.15")
+    names = [str((c or {}).get("name", "")) for c in data.get("columnDefinitions") or []]
+    rows = []
+    for row in data.get("rows") or []:
+        cells = (row or {}).get("cells") if isinstance(row, dict) else None
+        if isinstance(cells, list):
+            rows.append({n: "" if v is None else str(v) for n, v in zip(names, cells, strict=False)})
+    return rows  # the server reads JSON in this content type too (JSON is YAML)
 
 
 class LightKube:
@@ -122,15 +140,27 @@ class LightKube:
             return None
 
     def list(self, api_version: str, kind: str, *, namespace: str | None = None,
-             label_selector: str | None = None, field_selector: str | None = None) -> list[dict[str, Any]]:
+             label_selector: str | None = None, field_selector: str | None = None,
+             cached: bool = False) -> list[dict[str, Any]]:
         """The objects of a kind (in `namespace`, else all), each with its apiVersion and kind."""
-        params = {k: v for k, v in (("labelSelector", label_selector), ("fieldSelector", field_selector)) if v}
+        params = {k: v for k, v in (("labelSelector", label_selector), ("fieldSelector", field_selector),
+                                    ("resourceVersion", "0" if cached else "")) if v}
         data = self._call("GET", self._path(api_version, kind, namespace), f"list {kind}", params=params or None)
         items: list[dict[str, Any]] = data.get("items") or []
         for item in items:
             item.setdefault("apiVersion", api_version)
             item.setdefault("kind", kind)
         return items
+
+    def table(self, api_version: str, kind: str, *, namespace: str | None = None,
+              field_selector: str | None = None, cached: bool = False) -> builtins.list[dict[str, str]]:
+        """The server-side table of a kind, rows as column name → cell text."""
+        params = {"includeObject": "None", **({"resourceVersion": "0"} if cached else {}),
+                  **({"fieldSelector": field_selector} if field_selector else {})}
+        what = f"list {kind}"
+        data = retrying(what, lambda: self.transport.call("GET", self._path(api_version, kind, namespace),
+                                                          params=params, accept=TABLE_ACCEPT, what=what))
+        return table_rows(data)
 
     def namespaced(self, api_version: str, kind: str) -> bool:
         """True when objects of the kind live in a namespace."""

@@ -292,10 +292,10 @@ class Transport:
 
     def request(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
                 body: bytes | dict[str, Any] | None = None, content_type: str = "application/json",
-                what: str) -> Response:
+                accept: str = "application/json", what: str) -> Response:
         """Send one request; any HTTP status is returned. Unreachable → Unavailable naming `what` (one line)."""
         url = self._prefix + path + (f"?{urlencode(params)}" if params else "")
-        headers = {"Accept": "application/json", "User-Agent": f"edgeadm/{__version__}"}
+        headers = {"Accept": accept, "User-Agent": f"edgeadm/{__version__}"}
         data: bytes | None = None
         if body is not None:
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -331,9 +331,10 @@ class Transport:
 
     def call(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
              body: bytes | dict[str, Any] | None = None, content_type: str = "application/json",
-             what: str) -> dict[str, Any]:
+             accept: str = "application/json", what: str) -> dict[str, Any]:
         """Send one request; the decoded JSON object on 2xx, else the KubeError its status maps to."""
-        resp = self.request(method, path, params=params, body=body, content_type=content_type, what=what)
+        resp = self.request(method, path, params=params, body=body, content_type=content_type, accept=accept,
+                            what=what)
         if not resp.ok:
             message = status_message(resp.body)
             if self._secret:  # a server (or proxy) that echoes the credential must not put it in our messages

@@ -7,6 +7,7 @@ Objects are plain dicts, as YAML would show them; failures are `edgeadm.kube.err
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -33,7 +34,17 @@ class KubeAPI(Protocol):
         ...
 
     def list(self, api_version: str, kind: str, *, namespace: str | None = None,
-             label_selector: str | None = None, field_selector: str | None = None) -> list[dict[str, Any]]: ...
+             label_selector: str | None = None, field_selector: str | None = None,
+             cached: bool = False) -> list[dict[str, Any]]:
+        """The objects of a kind. `cached`: whatever the API server's watch cache holds now (resourceVersion=0),
+        not a read confirmed against etcd — milliseconds instead of a round to etcd, for read-only views."""
+        ...
+
+    def table(self, api_version: str, kind: str, *, namespace: str | None = None,
+              field_selector: str | None = None, cached: bool = False) -> builtins.list[dict[str, str]]:
+        """The server's table of a kind (what `kubectl get` prints), one dict per row, column name → cell text;
+        no objects: a fraction of the bytes of `list` for large collections."""
+        ...
 
     def namespaced(self, api_version: str, kind: str) -> bool: ...
 

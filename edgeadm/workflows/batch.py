@@ -178,6 +178,17 @@ class _Serial:
     def step(self, who: str, text: str) -> None:
         with self._lock:
             self._events.emit(ev.Step(f"[{who}] {text}"))
+            site, _, node = who.partition("/")
+            if node:
+                self._events.emit(ev.HostState(site, node, "running", text))
+
+    def state(self, site: str, node: str, state: str) -> None:
+        with self._lock:
+            self._events.emit(ev.HostState(site, node, state))
+
+    def done(self) -> None:
+        with self._lock:
+            self._events.emit(ev.BatchDone())
 
     def warn(self, text: str) -> None:
         with self._lock:
@@ -216,6 +227,8 @@ def run(kube: KubeAPI, o: BatchOptions, events: ev.Events, stop: threading.Event
         batch.results.append(HostResult(site=s.name, where=h.where, address=h.address, port=h.port,
                                         nodeName=h.node_name))
     by_node = {r.nodeName: r for r in batch.results}
+    for s, h in plan:
+        out.state(s.name, h.node_name, "waiting")
 
     def save() -> None:
         with results_lock:
@@ -226,9 +239,8 @@ def run(kube: KubeAPI, o: BatchOptions, events: ev.Events, stop: threading.Event
         mine = [h.node_name for s, h in plan if s.name == site.name]
         if o.action == "join" and site.relay == "per-site" and len(mine) > 1:
             relays[site.name] = _Relay(mine[0], len(mine) - 1)
-    limited = [s.name for s in o.inventory.sites if s.bandwidth_limit]
-    if o.action == "join" and limited:
-        out.warn(f"bandwidthLimit is not applied yet (sites {', '.join(limited)}): copies go at full speed")
+    # a site's copies from here share its cap (relayed copies stay on the site's LAN and are not capped)
+    pacers = {s.name: remote.Pacer(s.bandwidth_limit) for s in o.inventory.sites if s.bandwidth_limit}
     batch_id = o.run_dir.name.lower()[-63:].strip("-.") or "batch"
     made: list[str] = []
     discovery = None
@@ -250,6 +262,7 @@ def run(kube: KubeAPI, o: BatchOptions, events: ev.Events, stop: threading.Event
                     r.message = "interrupted" if stop.is_set() else f"site {site.name} spent its failure budget"
                     if site.name in relays:
                         relays[site.name].leave(h.node_name)
+                    out.state(site.name, h.node_name, r.outcome)
                     return
             t0 = time.monotonic()
             who = f"{site.name}/{h.node_name}"
@@ -270,7 +283,7 @@ def run(kube: KubeAPI, o: BatchOptions, events: ev.Events, stop: threading.Event
 
                     try:
                         _join_host(h, r, batch.release, join_info, discovery.value, auth_token, registered, o, out,
-                                   who, log, relays.get(site.name), t_batch)
+                                   who, log, relays.get(site.name), t_batch, pacers.get(site.name))
                     finally:
                         for t in issued:  # worth one node for minutes at most: gone as soon as the join returns
                             with kube_lock:
@@ -297,6 +310,7 @@ def run(kube: KubeAPI, o: BatchOptions, events: ev.Events, stop: threading.Event
                 with results_lock:
                     if r.outcome not in ("joined", "reset"):
                         spent[site.name] += 1
+                out.state(site.name, h.node_name, r.outcome)
             save()
 
     try:
@@ -312,6 +326,7 @@ def run(kube: KubeAPI, o: BatchOptions, events: ev.Events, stop: threading.Event
                 token_wf.delete(kube, tid)
         batch.interrupted = stop.is_set()
         save()
+        out.done()
     return batch
 
 
@@ -413,7 +428,7 @@ def _last_error(res: remote.Result) -> str:
 
 def _join_host(h: Host, r: HostResult, rel: Release, info: tuple[str, tuple[str, ...]], discovery: str,
                auth_token: Callable[[], str], registered: Callable[[str], bool], o: BatchOptions, out: _Serial,
-               who: str, log: Path, relay: _Relay | None, t_batch: float) -> None:
+               who: str, log: Path, relay: _Relay | None, t_batch: float, pacer: remote.Pacer | None) -> None:
     out.step(who, f"connecting to {h.user}@{h.address}:{h.port}")
     with _connect(h, o) as s:
         argv, stdin = _as_root(h, ["test", "-e", JOIN_JOURNAL], b"")
@@ -436,7 +451,7 @@ def _join_host(h: Host, r: HostResult, rel: Release, info: tuple[str, tuple[str,
             r.bytesRelayed = size
         else:
             out.step(who, f"copying {rel.path.name} ({size / 1e6:.1f} MB)")
-            r.bytesSent = s.put(rel.path, there, sha256=rel.sha256)
+            r.bytesSent = s.put(rel.path, there, sha256=rel.sha256, pacer=pacer)
         r.releaseAt = round(time.monotonic() - t_batch, 2)
         patch_flag: list[str] = []
         if h.kubelet_config_patch is not None:

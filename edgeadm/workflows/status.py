@@ -11,5 +11,5 @@ __all__ = ["StatusOptions", "collect", "status"]
 
 
 def collect(kubeconfig_flag: str | None, options: StatusOptions) -> status.ClusterStatus:
-    kube = kube_seam.connect(kubeconfig.resolve(kubeconfig_flag))
-    return status.gather(kube, site_label=options.site_label)
+    kube = kube_seam.connect_fast(kubeconfig.resolve(kubeconfig_flag))  # read-only, known kinds: no discovery
+    return status.gather(kube, site_label=options.site_label, site=options.site)

@@ -25,3 +25,6 @@ current-context: x
 UNREACHABLE = ("error: {what}: API server unreachable (HTTPSConnection(host='127.0.0.1', port=1): Failed to establish "
                "a new connection: [Errno 111] Connection refused)\n"
                "hint: check that the API server is running and the kubeconfig points at it\n")
+# The same from the light REST client (edgeadm/kube/light.py, on the stdlib transport).
+LIGHT_UNREACHABLE = ("error: {what}: API server unreachable at 127.0.0.1:1 (connection refused)\n"
+                     "hint: check that the API server is running and the kubeconfig points at it\n")

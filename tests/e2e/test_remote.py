@@ -172,3 +172,35 @@ def test_a_copy_is_skipped_when_present_resumed_when_partial_and_verified(sshd: 
             s.put(src, str(tmp_path / "remote" / "other.tgz"), sha256="0" * 64)
         assert not (tmp_path / "remote" / "other.tgz").exists()
         assert not (tmp_path / "remote" / "other.tgz.part").exists()
+
+
+def test_two_copies_sharing_a_pacer_keep_to_its_rate_together(sshd: Sshd, tmp_path: Path) -> None:
+    """A site's bandwidth cap: two copies at once through one 2 MiB/s pacer move 2 × 2 MiB in no less than
+    (4 MiB − one chunk per copy) / rate; without the pacer the same copies take a fraction of that here."""
+    import threading
+
+    src = tmp_path / "release.tgz"
+    src.write_bytes(os.urandom(2 << 20))
+    digest = hashlib.sha256(src.read_bytes()).hexdigest()
+    (tmp_path / "remote").mkdir()
+
+    def copies(pacer: remote.Pacer | None, tag: str) -> float:
+        def one(i: int) -> None:
+            with connect(sshd, tmp_path / "kh", accept_new=True) as s:
+                s.put(src, str(tmp_path / "remote" / f"{tag}{i}.tgz"), sha256=digest, pacer=pacer)
+        t = time.monotonic()
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(2)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        return time.monotonic() - t
+
+    rate = 2 << 20
+    paced = copies(remote.Pacer(rate), "paced")
+    free = copies(None, "free")
+    floor = ((4 << 20) - 2 * remote.CHUNK) / rate
+    assert paced >= floor, (paced, floor)
+    assert free < floor, (free, floor)  # the floor is the pacer's doing, not this machine's speed
+    for tag in ("paced0", "paced1", "free0", "free1"):
+        assert hashlib.sha256((tmp_path / "remote" / f"{tag}.tgz").read_bytes()).hexdigest() == digest

@@ -219,6 +219,11 @@ def _spawn(c: Cluster, name: str, argv: list[str]) -> None:
     c.save()
 
 
+def add_process(c: Cluster, name: str, argv: list[str]) -> None:
+    """Run one more process with the cluster (a scheduler, a simulator): logged with the others, stopped by `down`."""
+    _spawn(c, name, argv)
+
+
 def _wait_http(url: str, *, ca: Path | None, timeout: float, what: str, c: Cluster, proc_name: str) -> None:
     import requests
 
@@ -404,7 +409,8 @@ def down(directory: Path, *, remove: bool = True) -> list[str]:
             shutil.rmtree(directory)
         return stopped
     c = Cluster.load(directory)
-    for name in ("kube-controller-manager", "kube-apiserver", "etcd"):
+    core = ("kube-controller-manager", "kube-apiserver", "etcd")
+    for name in [*(n for n in c.pids if n not in core), *core]:  # added processes first, etcd last
         pid = c.pids.get(name)
         if pid and _alive(pid):
             _terminate(pid)

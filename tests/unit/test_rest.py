@@ -447,6 +447,25 @@ def test_light_reads(server: TLSServer, light: LightKube) -> None:
     assert light.server_url == server.url and light.ca_pem == certs().ca_pem
 
 
+def test_light_cached_lists_and_tables(server: TLSServer, light: LightKube) -> None:
+    """`cached` asks for resourceVersion=0; a table is asked for as one (Accept) with no objects, and anything
+    else than a Table in the answer is an error, not rows."""
+    server.routes[("GET", "/api/v1/nodes")] = (200, {"items": []})
+    assert light.list("v1", "Node", cached=True) == []
+    assert server.requests[-1].query == {"resourceVersion": "0"}
+    server.routes[("GET", "/api/v1/namespaces/edge-system/pods")] = (200, {
+        "kind": "Table", "columnDefinitions": [{"name": "Name"}, {"name": "Ready"}, {"name": "Node"}],
+        "rows": [{"cells": ["p1", "1/1", "n1"]}, {"cells": ["p2", None]}, {"cells": "junk"}, "junk"]})
+    assert light.table("v1", "Pod", namespace="edge-system", field_selector="spec.nodeName=n1", cached=True) == [
+        {"Name": "p1", "Ready": "1/1", "Node": "n1"}, {"Name": "p2", "Ready": ""}]
+    assert server.requests[-1].query == {"includeObject": "None", "resourceVersion": "0",
+                                         "fieldSelector": "spec.nodeName=n1"}
+    assert server.requests[-1].headers["accept"].startswith("application/json;as=Table;v=v1;g=meta.k8s.io")
+    server.routes[("GET", "/api/v1/namespaces/edge-system/pods")] = (200, {"kind": "PodList", "items": []})
+    with pytest.raises(KubeError, match="did not answer with a Table"):
+        light.table("v1", "Pod", namespace="edge-system")
+
+
 def test_light_kind_table() -> None:
     k = LightKube(Transport("https://127.0.0.1:1", ca_pem=None))
     assert not k.namespaced("v1", "Node") and k.namespaced("apps/v1", "DaemonSet")

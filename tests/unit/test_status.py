@@ -38,6 +38,7 @@ class Cluster:
     def __init__(self, objects: list[dict[str, Any]]) -> None:
         self.objects = objects
         self.dry_run = False
+        self.calls: list[tuple[str, str | None, str | None]] = []
 
     def _match(self, kind: str, namespace: str | None) -> list[dict[str, Any]]:
         return [o for o in self.objects
@@ -47,8 +48,22 @@ class Cluster:
         return next((o for o in self._match(kind, namespace) if o["metadata"]["name"] == name), None)
 
     def list(self, api_version: str, kind: str, *, namespace: str | None = None,
-             label_selector: str | None = None) -> list[dict[str, Any]]:
-        return self._match(kind, namespace)
+             label_selector: str | None = None, field_selector: str | None = None,
+             cached: bool = False) -> list[dict[str, Any]]:
+        self.calls.append((kind, label_selector, field_selector))
+        out = self._match(kind, namespace)
+        if label_selector:  # `key=value` only: all status asks for
+            key, value = label_selector.split("=", 1)
+            out = [o for o in out if (o["metadata"].get("labels") or {}).get(key) == value]
+        if field_selector:  # `spec.nodeName=NAME` only
+            assert field_selector.startswith("spec.nodeName="), field_selector
+            out = [o for o in out if o["spec"].get("nodeName") == field_selector.split("=", 1)[1]]
+        return out
+
+    def table(self, api_version: str, kind: str, *, namespace: str | None = None, field_selector: str | None = None,
+              cached: bool = False) -> list[dict[str, str]]:
+        assert kind == "Pod" and cached, "status reads pods as a table, from the cache"
+        return [_row(p) for p in self.list(api_version, kind, namespace=namespace, field_selector=field_selector)]
 
 
 def _cluster() -> Cluster:
@@ -77,6 +92,13 @@ def _cluster() -> Cluster:
         objs.append({"kind": "Lease", "metadata": {"name": name, "namespace": "kube-node-lease"},
                      "spec": {"renewTime": _ago(ago)}})
     return Cluster(objs)
+
+
+def _row(pod: dict[str, Any]) -> dict[str, str]:
+    """The pod as the API server's table shows it (only the columns status reads)."""
+    ready = pod["status"]["conditions"][0]["status"] == "True"
+    return {"Name": pod["metadata"]["name"], "Ready": "1/1" if ready else "0/1",
+            "Status": pod["status"].get("phase", "Running"), "Node": pod["spec"]["nodeName"]}
 
 
 def test_gather_reports_each_node_truthfully() -> None:
@@ -123,6 +145,33 @@ def test_site_label_refused(key: str) -> None:
         StatusOptions.parse(site_label=key)
     assert exc.value.message == f"`{key}` is not a label key"
 
+def test_one_site_reads_only_that_site() -> None:
+    """`--site a`: a's nodes, their pods asked for by node and their leases by name (nothing fleet-wide is listed
+    but the edge workloads themselves);
+    a grid keyed on the site label shows a's row only."""
+    c = _cluster()
+    c.objects.append(_grid("echo", {"a": {"replicas": 1, "readyReplicas": 1}, "b": {"replicas": 2,
+                                                                                  "readyReplicas": 0}}))
+    c.objects[-1]["spec"]["gridUniqKey"] = "topology.kubernetes.io/zone"
+    st = status.gather(c, site="a", now=NOW)  # type: ignore[arg-type]
+    assert [(n.name, n.site, n.tunnel, n.edge_health) for n in st.nodes] == [
+        ("edge-a1", "a", "connected", "ok"), ("edge-a2", "a", "not-connected", "voted-unhealthy")]
+    assert [(s.name, s.nodes) for s in st.sites] == [("a", 2)]
+    assert st.nodes[1].heard_seconds_ago == 95.0
+    assert sorted(c.calls, key=str) == sorted([
+        ("Node", "topology.kubernetes.io/zone=a", None), ("Pod", None, "spec.nodeName=edge-a1"),
+        ("Pod", None, "spec.nodeName=edge-a2"), ("DeploymentGrid", None, None), ("StatefulSetGrid", None, None),
+        ("Deployment", None, None), ("DaemonSet", None, None)],
+        key=str)
+    assert st.grids[0].states == {"a": {"replicas": 1, "readyReplicas": 1}}
+
+
+def test_site_option_refuses_what_is_not_a_label_value() -> None:
+    assert StatusOptions.parse(site_label="zone", site="shop-1.east").site == "shop-1.east"
+    for bad in ("", "shop 1", "-x", "a" * 64):
+        with pytest.raises(UsageError):
+            StatusOptions.parse(site_label="zone", site=bad)
+
 
 def _grid(name: str, states: Any) -> dict[str, Any]:
     return {"apiVersion": "superedge.io/v1", "kind": "DeploymentGrid",
@@ -146,3 +195,17 @@ def test_grids_per_site_and_malformed_status_counts_zero() -> None:
     text = "\n".join(status.table(st))
     assert "default/echo  DeploymentGrid  site  site-b  1/2" in text, text
     assert "default/new   DeploymentGrid  site  -       0/0" in text, text
+
+
+def test_pods_are_told_apart_by_their_workload_and_state() -> None:
+    assert status.component_of("edge-health-admission-5d9c7-x2x") == "edge-health-admission"
+    assert status.component_of("edge-health-8kq2z") == "edge-health"
+    assert status.component_of("tunnel-edge-abcde") == "tunnel-edge"
+    assert status.component_of("someone-else") == "someone-else"
+    assert status.pod_state({"Ready": "1/1", "Status": "Running"}) == "ready"
+    assert status.pod_state({"Ready": "0/1", "Status": "Running"}) == "not-ready (Running)"
+    assert status.pod_state({"Ready": "1/1", "Status": "Terminating"}) == "not-ready (Terminating)"
+    assert status.pod_state({"Ready": "0/0", "Status": "Running"}) == "not-ready (Running)"
+    assert status.pod_state({"Ready": "x/y"}) == "not-ready (unknown)"
+    st = status.gather(_cluster(), now=NOW)  # type: ignore[arg-type]
+    assert {n.name: n.components for n in st.nodes}["edge-a2"] == {"edge-health": "not-ready (Running)"}
