@@ -294,28 +294,60 @@ BENCHES: dict[str, Callable[[], list[Row]]] = {
     "images": bench_images, "datapath": bench_datapath, "batch": bench_batch, "fleet": bench_fleet}
 
 
+TITLES = {
+    "help": "CLI start-up", "addon": "addon vs `kubectl apply --server-side`",
+    "token": "token create vs `kubeadm token create`", "token-list": "token list with 1000 tokens",
+    "join": "join, phase by phase", "package": "join's package phase", "images": "image archives",
+    "datapath": "data path (real SuperEdge components, sites behind NAT)", "batch": "batch join over SSH",
+    "fleet": "the control plane side of a fleet (1000 simulated nodes in 100 sites)"}
+
+
+def render(sections: list[tuple[str, list[Row]]]) -> str:
+    """Markdown: per benchmark, its command and one table of its rows (races, shares of a whole, plain figures)."""
+    out: list[str] = []
+    for name, rows in sections:
+        out += [f"## {TITLES.get(name, name)}", "", f"`make bench BENCH_ARGS={name}`", ""]
+        races = [r for r in rows if not r.part and not r.figure]
+        parts, figures = [r for r in rows if r.part], [r for r in rows if r.figure]
+        if races:
+            out += ["| figure | edgeadm | reference | ratio |", "|---|---:|---:|---:|"]
+            out += [f"| {r.label} | {r.seconds:.3f} s | {r.against:.3f} s | {r.seconds / r.against:.2f} |"
+                    for r in races]
+            out.append("")
+        if parts:
+            out += ["| part of the join | time | whole join | share |", "|---|---:|---:|---:|"]
+            out += [f"| {r.label} | {r.seconds:.3f} s | {r.against:.3f} s | {r.seconds / r.against:.0%} |"
+                    for r in parts]
+            out.append("")
+        if figures:
+            out += ["| figure (no reference tool) | value |", "|---|---:|"]
+            out += [f"| {r.label} | {r.seconds:.2f} |" for r in figures]
+            out.append("")
+    return "\n".join(out)
+
+
+def _machine() -> str:
+    import platform
+
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                            check=False).stdout.strip() or "unknown"
+    mem = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal:")), 0)
+    return (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit `{commit}`, {os.cpu_count()} cores, "
+            f"{mem / (1 << 20):.0f} GiB, Linux {platform.release()}, Python {platform.python_version()}, "
+            f"Kubernetes {harness.k8s_version()}")
+
+
 def main(argv: list[str]) -> int:
     names = argv or list(BENCHES)
-    rows: list[Row] = []
-    for name in names:
-        rows += BENCHES[name]()
-    races = [r for r in rows if not r.part and not r.figure]
-    parts, figures = [r for r in rows if r.part], [r for r in rows if r.figure]
-    if races:
-        print("| benchmark | edgeadm (s) | reference (s) | ratio |")
-        print("|---|---:|---:|---:|")
-        for r in races:
-            print(f"| {r.label} | {r.seconds:.3f} | {r.against:.3f} | {r.seconds / r.against:.2f} |")
-    if parts:
-        print("\n| part of the join | time (s) | whole join (s) | share of the whole join |")
-        print("|---|---:|---:|---:|")
-        for r in parts:
-            print(f"| {r.label} | {r.seconds:.3f} | {r.against:.3f} | {r.seconds / r.against:.0%} |")
-    if figures:
-        print("\n| figure (no reference) | value |")
-        print("|---|---:|")
-        for r in figures:
-            print(f"| {r.label} | {r.seconds:.1f} |")
+    unknown = [n for n in names if n not in BENCHES]
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHES)}", file=sys.stderr)
+        return 2
+    sections = [(name, BENCHES[name]()) for name in names]
+    text = render(sections)
+    print(text)
+    rows = [r for _, rows in sections for r in rows]
     results = REPO / "bench" / "results"
     results.mkdir(exist_ok=True)
     (results / "latest.json").write_text(json.dumps(
@@ -323,6 +355,12 @@ def main(argv: list[str]) -> int:
          if r.part else {"benchmark": r.label, "edgeadm_s": r.seconds} if r.figure else
          {"benchmark": r.label, "edgeadm_s": r.seconds, "reference_s": r.against, "ratio": r.seconds / r.against}
          for r in rows], indent=2))
+    if not argv:  # the whole set, in one run: this is what docs/benchmarks.md shows
+        (REPO / "docs").mkdir(exist_ok=True)
+        (REPO / "docs" / "benchmarks.md").write_text(
+            "# Benchmarks\n\nEvery benchmark of the project, from one run of `make bench` (written by it: "
+            "bench/__main__.py). Ratios are edgeadm / the reference tool run side by side in the same run (lower "
+            f"is better); figures without a reference are plain measurements.\n\nRun: {_machine()}.\n\n{text}\n")
     return 0
 
 
