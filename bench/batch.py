@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -87,13 +88,17 @@ def bench_batch() -> list[Row]:
                 h.exec(["rm", "-f", "/root/pssh-copy.tgz"])
 
             walls: dict[int, float] = {}
+            cpu: dict[int, float] = {}
             fanout = wan = 0.0
             for n in SIZES:
                 inv = _inventory(work, release, started[:n], key)
                 wan0 = site.wan_bytes()
                 run = work / f"run-{n}"
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 walls[n] = timed([*edgeadm_argv(c, "join", "--inventory", str(inv), "--known-hosts", str(known),
                                             "--run-dir", str(run))])
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu[n] = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
                 got = json.loads((run / "results.json").read_text())["hosts"]
                 if n == max(SIZES):
                     wan = (site.wan_bytes() - wan0) / size
@@ -107,6 +112,8 @@ def bench_batch() -> list[Row]:
                             f"(uplink {UPLINK})", fanout, pssh))
             rows.append(Row(f"uplink bytes per site / release archive, {max(SIZES)}-host batch (×)", wan, 0.0,
                             figure=True))
+            rows += [Row(f"CPU time of the batch process itself (this machine's side), {n} host(s) (s)", cpu[n],
+                         0.0, figure=True) for n in SIZES]
         finally:
             for h in started:
                 h.stop()

@@ -53,8 +53,10 @@ def create(kube: KubeAPI, token: tokens.Token) -> None:
 
 def list_tokens(kube: KubeAPI) -> list[tokens.Token]:
     out = []
-    # only the token Secrets cross the wire, as kubeadm asks; their type is checked again here all the same
-    for obj in kube.list("v1", "Secret", namespace="kube-system", field_selector=f"type={tokens.SECRET_TYPE}"):
+    # only the token Secrets cross the wire, as kubeadm asks, and from the API server's watch cache (a listing needs
+    # no round to etcd); their type is checked again here all the same
+    for obj in kube.list("v1", "Secret", namespace="kube-system", field_selector=f"type={tokens.SECRET_TYPE}",
+                         cached=True):
         if obj.get("type") != tokens.SECRET_TYPE:
             continue
         tok = tokens.Token.from_secret(obj)

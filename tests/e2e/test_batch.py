@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 import yaml
 
+from edgeadm import remote
 from tests.e2e.helpers import release_archive
 from tests.harness import cluster as harness
 from tests.harness import hosts, network
@@ -34,6 +35,7 @@ from tests.harness.packages import CNI_CONF
 pytestmark = pytest.mark.node
 IN_CI = bool(os.environ.get("CI"))
 SITES = {"shop-1": ("a1", "a2", "a3"), "shop-2": ("b1", "b2", "b3")}
+CAP = 25 << 20  # bytes/s: shop-1's bandwidthLimit in the retry run (the ~200 MB archive takes 8 s at it)
 TOKEN = re.compile(rb"\b[a-z0-9]{6}\.[a-z0-9]{16}\b")  # a bootstrap token's shape
 ZONE = "topology.kubernetes.io/zone"
 SUDO_USER = "edge"  # b1 is reached as this user, who becomes root with sudo and a password
@@ -62,13 +64,14 @@ def _keygen(path: Path) -> Path:
     return path
 
 
-def _inventory(f: Fleet, *, key: dict[str, str], relay: dict[str, str] | None = None, concurrency: int = 6
-               ) -> Path:
+def _inventory(f: Fleet, *, key: dict[str, str], relay: dict[str, str] | None = None, concurrency: int = 6,
+               cap: dict[str, int] | None = None) -> Path:
     """The inventory: one row per host; `key` picks each node's key file (default the good one), `relay` a site's
-    relay (default per-site)."""
+    relay (default per-site), `cap` a site's bandwidthLimit."""
     doc = {"release": str(f.release), "concurrency": concurrency,
            "defaults": {"user": "root", "keyFile": str(f.work / "id_good")},
-           "sites": [{"name": site, **({"relay": relay[site]} if site in (relay or {}) else {}), "hosts": [
+           "sites": [{"name": site, **({"relay": relay[site]} if site in (relay or {}) else {}),
+                      **({"bandwidthLimit": cap[site]} if site in (cap or {}) else {}), "hosts": [
                {"address": f.hosts[n].ip, "nodeName": n, "labels": {"batch": "e2e"},
                 "kubeletConfigPatch": str(f.work / f"kubelet-{n}.yaml"),
                 **({"keyFile": str(f.work / key[n])} if n in key else {}),
@@ -230,6 +233,7 @@ def test_a_batch_with_failures_joins_the_rest_and_retry_joins_only_the_failed(fl
     f.figures["run 1 uplink bytes / archive, shop-2 without relay (b1, b3 copied)"] = wan1["shop-2"]
     assert res.returncode == 4, res.stderr
     got = _results(run1 / "results.json")
+    first_b1_release = got["b1"]["releaseAt"]
     outcome = {n: (r["outcome"], r["phase"]) for n, r in got.items()}
     assert outcome == {"a1": ("joined", None), "b1": ("joined", None), "a2": ("auth-failed", None),
                        "a3": ("host-key-refused", None), "b2": ("unreachable", None), "b3": ("failed", "preflight")
@@ -260,8 +264,9 @@ def test_a_batch_with_failures_joins_the_rest_and_retry_joins_only_the_failed(fl
     # the joined host's log is edgeadm's own output
     assert "[preflight]" in (run1 / "a1.log").read_text()
 
-    # fix each: a2's inventory row, a3's stale known_hosts entry (as the hint says), b2's sshd, b3's name
-    inv = _inventory(f, key={})
+    # fix each: a2's inventory row, a3's stale known_hosts entry (as the hint says), b2's sshd, b3's name; and cap
+    # shop-1's uplink this time
+    inv = _inventory(f, key={}, cap={"shop-1": CAP})
     subprocess.run(["ssh-keygen", "-f", str(known), "-R", f.hosts["a3"].ip], check=True, capture_output=True)
     f.hosts["b2"].exec(["systemctl", "start", "ssh"])
     f.kube.delete("v1", "Node", "b3")
@@ -278,6 +283,10 @@ def test_a_batch_with_failures_joins_the_rest_and_retry_joins_only_the_failed(fl
     patch = {n: (f.work / f"kubelet-{n}.yaml").stat().st_size for n in f.hosts}  # each host's kubelet patch
     assert (got["a2"]["bytesSent"], got["a2"]["bytesRelayed"]) == (size + patch["a2"], 0), got["a2"]
     assert (got["a3"]["bytesSent"], got["a3"]["bytesRelayed"]) == (patch["a3"], size), got["a3"]
+    # shop-1's bandwidthLimit held: a2 had the release no sooner than its size at that rate (one chunk early)
+    assert got["a2"]["releaseAt"] >= (size - remote.CHUNK) / CAP, (got["a2"]["releaseAt"], size / CAP)
+    f.figures["run 2 a2 release at (s), shop-1 capped"] = got["a2"]["releaseAt"]
+    f.figures["run 1 b1 release at (s), uncapped"] = first_b1_release
     assert got["b3"]["bytesSent"] == 0  # it kept the copy (and the patch) run 1 gave it
     # measured on each site's uplink: one copy crossed it with the relay, two without
     assert wan1["shop-2"] > 1.9 and wan2["shop-1"] < 1.25, (wan1, wan2)
