@@ -49,12 +49,13 @@ KINDS: dict[tuple[str, str], Kind] = {
     ("superedge.io/v1", "StatefulSetGrid"): Kind("statefulsetgrids", True),
 }
 
-APPLY_PATCH = "application/apply-patch+yaml"
+APPLY_PATCH = "application/apply-patch+yaml"  # the server reads JSON in this content type too (JSON is YAML)
 TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io"
 
 
 def table_rows(data: dict[str, Any]) -> list[dict[str, str]]:
-    """A `meta.k8s.io/v1` Table as rows of column name → cell text (anything that is not a Table: no rows)."""
+    """A `meta.k8s.io/v1` Table as rows of column name → cell text; an answer that is not a Table is an error, and
+    malformed rows are left out."""
     if data.get("kind") != "Table":
         raise KubeError("the API server did not answer with a Table", hint="it serves Tables since Kubernetes 1.15")
     names = [str((c or {}).get("name", "")) for c in data.get("columnDefinitions") or []]
@@ -63,7 +64,7 @@ def table_rows(data: dict[str, Any]) -> list[dict[str, str]]:
         cells = (row or {}).get("cells") if isinstance(row, dict) else None
         if isinstance(cells, list):
             rows.append({n: "" if v is None else str(v) for n, v in zip(names, cells, strict=False)})
-    return rows  # the server reads JSON in this content type too (JSON is YAML)
+    return rows
 
 
 class LightKube:
