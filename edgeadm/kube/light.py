@@ -108,9 +108,10 @@ class LightKube:
         return f"{path}/{quote(name, safe=':')}" if name is not None else path
 
     def _call(self, method: str, path: str, what: str, *, params: dict[str, str] | None = None,
-              body: dict[str, Any] | None = None, content_type: str = "application/json") -> dict[str, Any]:
+              body: dict[str, Any] | None = None, content_type: str = "application/json",
+              accept: str = "application/json") -> dict[str, Any]:
         return retrying(what, lambda: self.transport.call(method, path, params=params, body=body,
-                                                          content_type=content_type, what=what))
+                                                          content_type=content_type, accept=accept, what=what))
 
     def _write_params(self, **extra: str) -> dict[str, str]:
         params = {"fieldManager": FIELD_MANAGER, **extra}
@@ -158,10 +159,8 @@ class LightKube:
         """The server-side table of a kind, rows as column name → cell text."""
         params = {"includeObject": "None", **({"resourceVersion": "0"} if cached else {}),
                   **({"fieldSelector": field_selector} if field_selector else {})}
-        what = f"list {kind}"
-        data = retrying(what, lambda: self.transport.call("GET", self._path(api_version, kind, namespace),
-                                                          params=params, accept=TABLE_ACCEPT, what=what))
-        return table_rows(data)
+        return table_rows(self._call("GET", self._path(api_version, kind, namespace), f"list {kind}", params=params,
+                                     accept=TABLE_ACCEPT))
 
     def namespaced(self, api_version: str, kind: str) -> bool:
         """True when objects of the kind live in a namespace."""
