@@ -242,6 +242,8 @@ def gather(kube: KubeAPI, *, site_label: str = DEFAULT_SITE_LABEL, site: str | N
                         for n in names]
             pods_f = [pool.submit(kube.table, "v1", "Pod", namespace=EDGE_NAMESPACE,
                                   field_selector=f"spec.nodeName={n}", cached=True) for n in names]
+        # asked for before the namespace is known to exist (all at once is the point); without edge apps these few
+        # answers are empty and dropped below
         tunnel_f = pool.submit(kube.get, "v1", "ConfigMap", TUNNEL_NODES, EDGE_NAMESPACE)
         components_f = pool.submit(components, kube, cached=True)
         grids_f = pool.submit(grids, kube)
