@@ -9,6 +9,7 @@ ARCH=${1:-amd64}
 CACHE=${EDGEADM_CACHE:-$HOME/.cache/edgeadm}
 LOG=${EDGEADM_BUILD_LOG:-/dev/stderr}
 ROOT=$(hack/build-python.sh "$ARCH")
+exec 8>"$ROOT.exe.lock"; flock 8  # builds share $ROOT/work: one at a time (CI prebuilds beside the tests)
 KEY=$( (git ls-files -z edgeadm manifests pyproject.toml hack/release-requirements.txt hack/build-executable.sh \
         hack/build-python.sh hack/freeze_entry.py | xargs -0 sha256sum; echo "$ROOT") | sha256sum | cut -c1-12)
 OUT="$CACHE/release/exe/$ARCH-$KEY/edgeadm"

@@ -15,6 +15,7 @@ case "$FLAVOR" in
   sshd) OUT="$CACHE/hosts/rootfs-bookworm-sshd" ;;
   *) echo "build-host-rootfs: unknown flavour $FLAVOR (bookworm, nopython, sshd)" >&2; exit 2 ;;
 esac
+mkdir -p "$CACHE/hosts"; exec 9>"$OUT.lock"; flock 9  # one build per tree at a time (CI prebuilds beside the tests)
 if [ -x "$OUT/lib/systemd/systemd" ]; then echo "$OUT"; exit 0; fi
 mkdir -p "$CACHE/hosts"
 rm -rf "$OUT.tmp"

@@ -14,6 +14,7 @@ S=0.${V#1.}
 MINOR=$(echo "$V" | cut -d. -f2)
 CACHE=${EDGEADM_CACHE:-$HOME/.cache/edgeadm}
 W="$CACHE/k8sbuild/v$V"
+mkdir -p "$CACHE/k8sbuild"; exec 9>"$W.lock"; flock 9  # one build per version at a time (CI prebuilds beside the tests)
 BIN="$W/bin"
 PROGS=${K8S_PROGS:-"kube-apiserver kube-controller-manager kubelet kubectl kubeadm kube-scheduler kube-proxy"}
 

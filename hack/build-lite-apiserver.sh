@@ -6,6 +6,7 @@ set -euo pipefail
 V=${LITE_APISERVER_VERSION:-v0.9.0}
 CACHE=${EDGEADM_CACHE:-$HOME/.cache/edgeadm}
 OUT="$CACHE/lite-apiserver/$V/lite-apiserver"
+mkdir -p "$(dirname "$OUT")"; exec 9>"$OUT.lock"; flock 9  # one build at a time (CI prebuilds beside the tests)
 if [ -x "$OUT" ]; then echo "$OUT"; exit 0; fi
 W="$CACHE/lite-apiserver/$V/src"
 mkdir -p "$(dirname "$OUT")"

@@ -15,6 +15,7 @@ CACHE=${EDGEADM_CACHE:-$HOME/.cache/edgeadm}
 ROOT="$CACHE/release/buildroot-$SUITE-$ARCH"
 LOG=${EDGEADM_BUILD_LOG:-/dev/stderr}
 
+mkdir -p "$CACHE/release"; exec 9>"$ROOT.lock"; flock 9  # one build per tree at a time (CI prebuilds beside the tests)
 if [ -x "$ROOT/opt/python/bin/python3" ]; then echo "$ROOT"; exit 0; fi
 case "$(uname -m)" in x86_64) HOST_ARCH=amd64 ;; aarch64) HOST_ARCH=arm64 ;; *) HOST_ARCH=$(uname -m) ;; esac
 if [ "$ARCH" != "$HOST_ARCH" ]; then

@@ -13,6 +13,7 @@ PATCHES=(hack/superedge-patches/*.patch)
 KEY=$(cat "${PATCHES[@]}" | sha256sum | cut -c1-12)
 DIR="$CACHE/superedge/$V-$KEY"
 BIN="$DIR/bin"
+mkdir -p "$CACHE/superedge"; exec 9>"$DIR.lock"; flock 9  # one build per patch series at a time (CI prebuilds beside the tests)
 missing=""
 for c in $COMPONENTS; do [ -x "$BIN/$c" ] || missing="$missing $c"; done
 if [ -z "$missing" ]; then echo "$BIN"; exit 0; fi

@@ -8,9 +8,14 @@ makes the run fail.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -69,9 +74,42 @@ def bare_cluster(session_clusters: harness.ClusterPool) -> harness.Cluster:
     return session_clusters["bare"]
 
 
+# The real-cluster modules that need more than the pinned Kubernetes, in the order they run: each after every
+# module that needs less, so that under CI the prebuilder (tests/harness/prebuild.py, same order) has built what a
+# module needs by the time it starts. Unlisted real-cluster modules need only the pinned binaries and run first.
+LATE_MODULES = (
+    "test_master",  # a test host tree, the SuperEdge components
+    "test_join", "test_remote", "test_sites",  # + lite-apiserver
+    "test_batch", "test_bundle", "test_release",  # + the release executable, the sshd and no-Python trees
+    "test_versions",  # + the oldest and newest control planes, the newest kubelet
+)
+
+
+def _order(item: pytest.Item) -> tuple[int, int]:
+    if not (item.get_closest_marker("cluster") or item.get_closest_marker("node")):
+        return (0, 0)  # unit and CLI tests first, so a quick failure shows first
+    module = item.module.__name__.rpartition(".")[2] if item.module else ""
+    return (1, LATE_MODULES.index(module) + 1 if module in LATE_MODULES else 0)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Real-cluster tests run last so a quick unit failure shows first.
-    items.sort(key=lambda it: 1 if it.get_closest_marker("cluster") or it.get_closest_marker("node") else 0)
+    items.sort(key=_order)  # stable: within a module, file order
+
+
+_prebuild: dict[str, Any] = {}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under CI, start the prebuilder (lowest CPU priority) for what the late modules need; see prebuild.py."""
+    if not IN_CI:
+        return
+    log = harness.cache_dir() / "prebuild.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as out:
+        _prebuild["proc"] = subprocess.Popen([sys.executable, "-m", "tests.harness.prebuild"], cwd=harness.REPO,
+                                             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                             start_new_session=True)
+    _prebuild["log"] = log
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -80,6 +118,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not IN_CI:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    _stop_prebuild(reporter)
     skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
     deselected = len(reporter.stats.get("deselected", [])) if reporter else 0
     whole = {session.config.rootpath.resolve(), (session.config.rootpath / "tests").resolve()}
@@ -92,3 +131,24 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             reporter.ensure_newline()
             reporter.write_line(f"CI: {'; '.join(problems)}: under CI the whole suite must run", red=True)
         session.exitstatus = 1
+
+
+def _stop_prebuild(reporter: Any) -> None:
+    """Stop the prebuilder if it still runs (a run that ended early) and show its step times in the summary."""
+    proc = _prebuild.pop("proc", None)
+    if proc is None:
+        return
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    if reporter:
+        reporter.ensure_newline()
+        reporter.write_line(f"prebuild (log: {_prebuild['log']}):")
+        for line in _prebuild["log"].read_text(errors="replace").splitlines():
+            if line.startswith("prebuild: "):
+                reporter.write_line("  " + line.removeprefix("prebuild: "))
