@@ -30,7 +30,7 @@ done
 gd=$(grep -oE '^godebug default=go[0-9.]+' "$GOMOD" | head -1 | sed 's/^godebug //' || true)
 [ -n "$gd" ] && go mod edit -godebug="$gd"
 # only what is missing: a cache from before a program was added keeps its binaries (they may be running)
-MISSING=$(for p in $PROGS; do [ -x "$BIN/$p" ] || echo "$p"; done)
+MISSING=$(for p in $PROGS; do [ -x "$BIN/$p" ] || printf "%s " "$p"; done)  # one line: matched as " $MISSING " below
 [ -z "$MISSING" ] || go get -tool $(for p in $MISSING; do echo "k8s.io/kubernetes/cmd/$p@v$V"; done) >&2
 
 LD="-s -w"
