@@ -99,14 +99,14 @@ def build_all(ui: Display) -> Path:
     py = sys.executable
     cache = {"EDGEADM_CACHE": str(harness.cache_dir())}
     steps: list[tuple[str, str, list[str], dict[str, str]]] = [
-        (f"Kubernetes v{harness.k8s_version().lstrip('v')} from the Go module proxy", "15 min",
+        (f"Kubernetes v{harness.k8s_version().lstrip('v')} from the Go module proxy", "10 min",
          ["hack/build-k8s.sh"], cache),
-        ("SuperEdge v0.9.0 components (with our patches) and their images", "5 min",
+        ("SuperEdge v0.9.0 components (with our patches) and their images", "3 min",
          [py, "-c", "from tests.harness import cluster, images; "
                     "images.superedge_images(cluster.cache_dir() / 'images')"], cache),
-        ("lite-apiserver", "6 min", ["hack/build-lite-apiserver.sh"], cache),
+        ("lite-apiserver", "1 min", ["hack/build-lite-apiserver.sh"], cache),
         ("Debian 12 root filesystem for the nspawn hosts", "2 min", ["hack/build-host-rootfs.sh"], cache),
-        ("release: CPython for Debian 11, the edgeadm executable, the install package, the archive", "6 min",
+        ("release: CPython for Debian 11, the edgeadm executable, the install package, the archive", "5 min",
          ["hack/build-release.sh"], {**cache, "DIST": str(ui.log.parent / "dist"), "EDGEADM_BUILD_LOG": str(ui.log),
                                      "PYTHON": py}),
     ]
