@@ -17,7 +17,6 @@ case "$FLAVOR" in
 esac
 mkdir -p "$CACHE/hosts"; exec 9>"$OUT.lock"; flock 9  # one build per tree at a time (CI prebuilds beside the tests)
 if [ -x "$OUT/lib/systemd/systemd" ]; then echo "$OUT"; exit 0; fi
-mkdir -p "$CACHE/hosts"
 rm -rf "$OUT.tmp"
 if [ "$FLAVOR" = bookworm ]; then
   debootstrap --variant=minbase \

@@ -9,7 +9,6 @@ OUT="$CACHE/lite-apiserver/$V/lite-apiserver"
 mkdir -p "$(dirname "$OUT")"; exec 9>"$OUT.lock"; flock 9  # one build at a time (CI prebuilds beside the tests)
 if [ -x "$OUT" ]; then echo "$OUT"; exit 0; fi
 W="$CACHE/lite-apiserver/$V/src"
-mkdir -p "$(dirname "$OUT")"
 GOMOD=$(go mod download -json "github.com/superedge/superedge@$V" | python3 -c 'import json,sys;print(json.load(sys.stdin)["Dir"])')
 rm -rf "$W" && cp -r "$GOMOD" "$W" && chmod -R u+w "$W"
 (cd "$W" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$OUT.part" ./cmd/lite-apiserver) >&2

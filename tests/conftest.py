@@ -118,7 +118,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not IN_CI:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    _stop_prebuild(reporter)
+    _stop_prebuild()
     skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
     deselected = len(reporter.stats.get("deselected", [])) if reporter else 0
     whole = {session.config.rootpath.resolve(), (session.config.rootpath / "tests").resolve()}
@@ -133,22 +133,26 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = 1
 
 
-def _stop_prebuild(reporter: Any) -> None:
-    """Stop the prebuilder if it still runs (a run that ended early) and show its step times in the summary."""
+def _stop_prebuild() -> None:
+    """Stop the prebuilder if it still runs (a run that ended early); its build scripts leave no partial output."""
     proc = _prebuild.pop("proc", None)
-    if proc is None:
+    if proc is None or proc.poll() is not None:
         return
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    if reporter:
-        reporter.ensure_newline()
-        reporter.write_line(f"prebuild (log: {_prebuild['log']}):")
-        for line in _prebuild["log"].read_text(errors="replace").splitlines():
-            if line.startswith("prebuild: "):
-                reporter.write_line("  " + line.removeprefix("prebuild: "))
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Each prebuild step's time (or failure) in the run's summary: how a cold run spent its builds."""
+    log = _prebuild.get("log")
+    if log is None or not log.exists():
+        return
+    terminalreporter.write_sep("=", f"prebuild (log: {log})")
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith("prebuild: "):
+            terminalreporter.write_line(line.removeprefix("prebuild: "))
