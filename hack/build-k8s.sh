@@ -45,6 +45,8 @@ STATIC=$(for p in $MISSING; do [ "$p" = kubelet ] || echo "k8s.io/kubernetes/cmd
 case " $MISSING " in *" kubelet "*)
   go build -trimpath -tags=selinux,notest,grpcnotrace -ldflags "$LD" -o "$BIN/" k8s.io/kubernetes/cmd/kubelet >&2;;
 esac
-for p in $MISSING; do if [ "$p" = kubeadm ]; then "$BIN/$p" version -o short; else "$BIN/$p" --version; fi >&2; done
+for p in $MISSING; do
+  case $p in kubeadm) "$BIN/$p" version -o short ;; kubectl) "$BIN/$p" version --client ;; *) "$BIN/$p" --version ;; esac >&2
+done
 touch "$BIN/.complete"
 echo "$BIN"
