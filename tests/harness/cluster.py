@@ -64,9 +64,12 @@ ADDON_FLAGS = ("--skip-phases", "egress")
 
 
 def hack_build(script: str, *args: str, env: dict[str, str] | None = None) -> Path:
-    """Run a hack/build-*.sh script on the harness's cache (it reuses what is there) and return the path it prints."""
+    """Run a hack/build-*.sh script on the harness's cache (it reuses what is there) and return the path it prints.
+    The script runs with the user's real home, as `cache_dir` reads it: Go and pip keep their caches under $HOME,
+    which tests point at a temporary directory."""
+    home = pwd.getpwuid(os.getuid()).pw_dir
     out = subprocess.run([str(REPO / "hack" / script), *args], check=True, stdout=subprocess.PIPE, text=True,
-                         env={**os.environ, "EDGEADM_CACHE": str(cache_dir()), **(env or {})})
+                         env={**os.environ, "HOME": home, "EDGEADM_CACHE": str(cache_dir()), **(env or {})})
     return Path(out.stdout.strip().splitlines()[-1])
 
 
