@@ -1,6 +1,6 @@
 """Build, beside the test run, what later tests will need, so a cold CI does not wait for each build in turn.
 
-A cold CI builds about half an hour of binaries and trees (measured, at this priority): the pinned Kubernetes, SuperEdge,
+A cold CI builds about half an hour of binaries and trees: the pinned Kubernetes, SuperEdge,
 lite-apiserver, the test hosts' trees, the old-glibc CPython and the executable, the version ends. The unit tests
 need none of them, and the real-cluster modules that need more than the pinned Kubernetes run late
 (tests/conftest.py orders them so); while the earlier tests run, this process builds everything in the order it is
